@@ -1,0 +1,14 @@
+import { z } from 'zod';
+import { BullMqJobQueue } from './src/server/platform/jobs/bullmq.driver.ts';
+process.on('unhandledRejection', (e) => console.log('UNHANDLED', e));
+const logger = { warn: (o: any, m: string) => console.log('WARN', m, o.err?.message ?? ''), error: (o: any, m: string) => console.log('ERROR', m, o.err?.message ?? '') };
+const q = new BullMqJobQueue({ redisUrl: 'redis://127.0.0.1:6390', prefix: 'x', deadLetters: async () => {}, logger });
+q.define({ name: 'a', queue: 'qa', payload: z.object({}), handle: async () => {} });
+let t = Date.now();
+await q.ping().then(() => console.log('ping ok'), (e) => console.log('ping failed', e.message, Date.now() - t));
+t = Date.now();
+await q.enqueue('a', {}).then(() => console.log('enq ok'), (e) => console.log('enq failed', e.message, Date.now() - t));
+await q.start();
+t = Date.now();
+await q.close(500);
+console.log('closed in', Date.now() - t);

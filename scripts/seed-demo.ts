@@ -1,0 +1,25 @@
+import dotenv from 'dotenv';
+import { loadConfig } from '../src/server/config.js';
+import { seedDemo } from '../src/server/modules/identity/index.js';
+import { Database } from '../src/server/platform/db/database.js';
+import { applyMigrations } from '../src/server/platform/db/migrations.js';
+
+/** `npm run seed:demo`: migrations, then the demo organisation, on whichever database is configured. */
+dotenv.config({ quiet: true });
+const config = loadConfig();
+const database = await Database.open({ url: config.databaseUrl, dataDir: `${config.dataDir}/pglite`, poolSize: 2 });
+try {
+  await applyMigrations(database);
+  const result = await seedDemo(database, { adminEmail: config.seedAdminEmail, adminPassword: config.seedAdminPassword });
+  if (!result.created) {
+    process.stdout.write(`Demo organisation "${result.orgSlug}" exists already; nothing changed.\n`);
+  } else {
+    process.stdout.write(
+      `Demo organisation "${result.orgSlug}" created.\n  e-mail:   ${result.adminEmail}\n  password: ${
+        config.seedAdminPassword ? '(the value of SEED_ADMIN_PASSWORD)' : result.password
+      }\n  users: ${result.users.map((user) => `${user.email} (${user.role})`).join(', ')}\n`,
+    );
+  }
+} finally {
+  await database.close();
+}

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import type { Platform } from './platform/platform.js';
+
+/** How long relayed outbox rows are kept (for debugging and replays) before pruning. */
+const OUTBOX_RETENTION_DAYS = 7;
+
+/**
+ * The one registry of jobs: every job is defined here (or by a module function called
+ * here) with its payload schema, in every process role, so producers validate payloads
+ * and workers know handlers.
+ */
+export function defineJobs(platform: Platform): void {
+  platform.jobs.define({
+    name: 'outbox.prune',
+    queue: 'maintenance',
+    payload: z.object({}).strict(),
+    retry: { attempts: 3, backoffMs: 60_000 },
+    async handle() {
+      const cutoff = new Date(Date.now() - OUTBOX_RETENTION_DAYS * 86_400_000);
+      const removed = await platform.relay.prune(cutoff);
+      platform.logger.info({ removed, cutoff }, 'pruned relayed outbox rows');
+    },
+  });
+}
+
+/** Repeatable jobs, scheduled by worker processes (idempotent across processes). */
+export async function scheduleJobs(platform: Platform): Promise<void> {
+  await platform.jobs.schedule('outbox.prune.hourly', 'outbox.prune', '17 * * * *', {});
+}

@@ -1,0 +1,141 @@
+import dotenv from 'dotenv';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from './app.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { defineJobs, scheduleJobs } from './jobs.js';
+import { seedDemo } from './modules/identity/index.js';
+import { Database } from './platform/db/database.js';
+import { applyMigrations, migrationStatus } from './platform/db/migrations.js';
+import { createLogger } from './platform/logger.js';
+import { createPlatform, type Platform } from './platform/platform.js';
+
+/**
+ * Entry point. `RUN_MODE` picks the role: `all` (API + workers), `api`, `worker`, or
+ * `migrate` (apply migrations and exit).
+ */
+async function main(): Promise<void> {
+  dotenv.config({ quiet: true });
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`switchboard: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel, { role: config.runMode });
+  if (config.runMode === 'migrate') {
+    await runMigrate(config, logger);
+    return;
+  }
+  if (!config.embedded && !config.redisUrl && config.runMode !== 'all') {
+    logger.warn('REDIS_URL is not set: jobs stay in this process, so separate api and worker processes cannot share them');
+  }
+
+  const started = Date.now();
+  const platform = await createPlatform(config, logger);
+  if (config.migrateOnStart) {
+    await applyMigrations(platform.database);
+  } else {
+    const status = await migrationStatus(platform.database);
+    if (status.pending > 0) {
+      logger.warn(status, 'migrations are pending: run RUN_MODE=migrate; /readyz answers 503 until then');
+    }
+  }
+  defineJobs(platform);
+  if (config.seedDemo) await seed(platform, config);
+
+  let app: FastifyInstance | undefined;
+  if (config.runMode === 'api' || config.runMode === 'all') {
+    ({ app } = await buildApp(platform));
+    await app.listen({ host: config.host, port: config.port });
+  }
+  if (config.runMode === 'worker' || config.runMode === 'all') {
+    await platform.jobs.start({ concurrency: config.jobConcurrency });
+    await scheduleJobs(platform);
+    await platform.relay.start();
+  }
+  logger.info(
+    {
+      mode: config.embedded ? 'embedded' : 'postgres',
+      database: platform.database.driver,
+      jobs: platform.jobs.driver,
+      pubsub: platform.pubsub.driver,
+      startupMs: Date.now() - started,
+    },
+    app ? `Switchboard listening on ${config.publicUrl}` : 'Switchboard worker started',
+  );
+  installShutdown(platform, app, logger, config.shutdownTimeoutMs);
+}
+
+async function runMigrate(config: Config, logger: Logger): Promise<void> {
+  const database = await Database.open({
+    url: config.databaseUrl,
+    dataDir: `${config.dataDir}/pglite`,
+    poolSize: 2,
+  });
+  try {
+    const before = await migrationStatus(database);
+    await applyMigrations(database);
+    const after = await migrationStatus(database);
+    logger.info({ applied: after.applied - before.applied, total: after.applied }, 'migrations applied');
+  } finally {
+    await database.close();
+  }
+}
+
+async function seed(platform: Platform, config: Config): Promise<void> {
+  const result = await seedDemo(platform.database, {
+    adminEmail: config.seedAdminEmail,
+    adminPassword: config.seedAdminPassword,
+  });
+  if (!result.created) return;
+  const shownPassword = config.seedAdminPassword ? '(the value of SEED_ADMIN_PASSWORD)' : result.password;
+  const lines = [
+    '',
+    '  Switchboard demo data created (organisation "acme").',
+    `  Sign in at ${config.publicUrl} — API docs: ${config.publicUrl}/api/docs`,
+    `    e-mail:   ${result.adminEmail}`,
+    `    password: ${shownPassword}`,
+    `  Other demo users (same password): ${result.users
+      .filter((user) => user.email !== result.adminEmail)
+      .map((user) => `${user.email} (${user.role})`)
+      .join(', ')}`,
+    '  This password is shown once; it is stored only as a hash.',
+    '',
+  ];
+  process.stderr.write(`${lines.join('\n')}\n`);
+}
+
+function installShutdown(platform: Platform, app: FastifyInstance | undefined, logger: Logger, timeoutMs: number): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining requests and jobs');
+    const guard = setTimeout(() => {
+      logger.error({ timeoutMs }, 'shutdown timed out; exiting');
+      process.exit(1);
+    }, timeoutMs + 5_000);
+    guard.unref();
+    try {
+      await app?.close();
+      await platform.close();
+      logger.info('shutdown complete');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`switchboard: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import type { z } from 'zod';
+import { AppError, notFound } from '../../platform/http/app-error.js';
+import { API_TOKEN_PREFIX, hashSecret } from './secrets.js';
+import type { IdentityContext } from './identity.context.js';
+import { type Actor, hasPermission, scopedPermissions } from './identity.policy.js';
+import { presentApiToken } from './identity.presenter.js';
+import * as repo from './identity.repository.js';
+import type { CreateApiTokenBody } from './identity.schema.js';
+
+const INVALIDATE_CHANNEL = 'api-token-invalidated';
+const CACHE_TTL_MS = 30_000;
+
+/**
+ * Authenticates personal API tokens. Lookups are cached briefly per process; revocation
+ * and deactivation evict the entry everywhere through pub/sub, so the cache never outlives
+ * a revocation by more than a message's flight.
+ */
+export class ApiTokenAuthenticator {
+  private readonly cache = new Map<string, { actor: Actor; expiresAt: number; lastTouch: number }>();
+
+  constructor(private readonly context: IdentityContext) {}
+
+  async start(): Promise<void> {
+    await this.context.pubsub.subscribe(INVALIDATE_CHANNEL, (tokenHash) => this.cache.delete(tokenHash));
+  }
+
+  async invalidate(tokenHashes: string[]): Promise<void> {
+    for (const tokenHash of tokenHashes) {
+      this.cache.delete(tokenHash);
+      await this.context.pubsub.publish(INVALIDATE_CHANNEL, tokenHash);
+    }
+  }
+
+  async authenticate(token: string, requestId?: string): Promise<Actor> {
+    const tokenHash = hashSecret(token);
+    const now = Date.now();
+    const cached = this.cache.get(tokenHash);
+    if (cached && cached.expiresAt > now) return requestId ? { ...cached.actor, requestId } : cached.actor;
+    const found = await this.context.database.transaction((tx) => repo.findApiTokenByHash(tx, tokenHash));
+    if (!found) throw new AppError('TOKEN_INVALID', 'API token is invalid');
+    const { token: row, user } = found;
+    if (row.revokedAt) throw new AppError('TOKEN_REVOKED', 'API token has been revoked');
+    if (row.expiresAt && row.expiresAt.getTime() <= now) throw new AppError('TOKEN_EXPIRED', 'API token has expired');
+    if (!user.isActive) throw new AppError('TOKEN_REVOKED', 'The account is deactivated');
+    const actor: Actor = {
+      userId: user.id,
+      orgId: user.orgId,
+      role: user.role,
+      permissions: scopedPermissions(user.role, row.scopes),
+      apiTokenId: row.id,
+    };
+    const expiresAt = Math.min(now + CACHE_TTL_MS, row.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY);
+    this.cache.set(tokenHash, { actor, expiresAt, lastTouch: now });
+    // Last use is recorded at most once per cache period, off the request's path.
+    this.context.database
+      .transaction((tx) => repo.touchApiToken(tx, row.id))
+      .catch((error: unknown) => this.context.logger.warn({ err: error }, 'could not record API token use'));
+    return requestId ? { ...actor, requestId } : actor;
+  }
+}
+
+/** Personal API tokens: created by their owner, scoped, listed without secrets, revocable. */
+export class ApiTokensService {
+  constructor(
+    private readonly context: IdentityContext,
+    private readonly authenticator: ApiTokenAuthenticator,
+  ) {}
+
+  async create(actor: Actor, input: z.output<typeof CreateApiTokenBody>) {
+    if (!hasPermission(actor, 'api_tokens:manage')) throw new AppError('FORBIDDEN', 'You may not create API tokens');
+    if (actor.apiTokenId) throw new AppError('FORBIDDEN', 'API tokens cannot create API tokens');
+    const outside = input.scopes.filter((scope) => !actor.permissions.has(scope));
+    if (outside.length > 0) {
+      throw new AppError('FORBIDDEN', 'A token cannot hold permissions its owner lacks', { details: { scopes: outside } });
+    }
+    const secret = `${API_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+    const row = await this.context.database.withOrg(actor.orgId, (tx) =>
+      repo.insertApiToken(tx, {
+        orgId: actor.orgId,
+        userId: actor.userId,
+        name: input.name,
+        prefix: secret.slice(0, API_TOKEN_PREFIX.length + 6),
+        tokenHash: hashSecret(secret),
+        scopes: [...new Set(input.scopes)],
+        expiresAt: input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null,
+      }),
+    );
+    return { ...presentApiToken(row), token: secret };
+  }
+
+  async list(actor: Actor) {
+    const rows = await this.context.database.withOrg(actor.orgId, (tx) =>
+      repo.listApiTokens(tx, actor.orgId, actor.userId),
+    );
+    return rows.map(presentApiToken);
+  }
+
+  async revoke(actor: Actor, tokenId: string): Promise<void> {
+    const row = await this.context.database.withOrg(actor.orgId, (tx) =>
+      repo.revokeApiToken(tx, actor.orgId, actor.userId, tokenId),
+    );
+    if (!row) throw notFound('API token');
+    await this.authenticator.invalidate([row.tokenHash]);
+  }
+}

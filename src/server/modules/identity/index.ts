@@ -1,0 +1,85 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../../config.js';
+import type { Database } from '../../platform/db/database.js';
+import type { EphemeralStore, PubSub } from '../../platform/pubsub/pubsub.port.js';
+import { AccessTokens } from './access-tokens.js';
+import { adminRoutes } from './admin.routes.js';
+import { ApiTokenAuthenticator, ApiTokensService } from './api-tokens.service.js';
+import { authRoutes } from './auth.routes.js';
+import { AuthService } from './auth.service.js';
+import type { IdentityContext } from './identity.context.js';
+import { registerAuthentication } from './identity.http.js';
+import { MeService, ProfileCache } from './me.service.js';
+import { meRoutes } from './me.routes.js';
+import { OrganizationsService } from './organizations.service.js';
+import { Revocations } from './revocations.js';
+import { type KeyRing, loadKeyRing } from './signing-keys.js';
+import { TeamsService } from './teams.service.js';
+import { UsersService } from './users.service.js';
+
+export { actorOf, clientOf } from './identity.http.js';
+export { type Actor, hasPermission, type Permission, PERMISSIONS, ROLE_PERMISSIONS, type Role, ROLES } from './identity.policy.js';
+export { seedDemo } from './seed.js';
+
+/** The identity module: accounts, teams, sessions, tokens and the authentication hook. */
+export interface IdentityModule {
+  auth: AuthService;
+  organizations: OrganizationsService;
+  users: UsersService;
+  teams: TeamsService;
+  apiTokens: ApiTokensService;
+  me: MeService;
+  keys: KeyRing;
+  /** Installs the authentication hook, the JWKS document and the module's routes. */
+  register(app: FastifyInstance): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function createIdentityModule(platform: {
+  config: Config;
+  database: Database;
+  store: EphemeralStore;
+  pubsub: PubSub;
+  logger: Logger;
+}): Promise<IdentityModule> {
+  const { config } = platform;
+  const keys = await loadKeyRing(platform.database, config.jwtPrivateKey);
+  const tokens = new AccessTokens(keys, config.publicUrl, config.accessTokenTtlSeconds);
+  // Entries outlive the longest access token by a minute, to cover clock skew between processes.
+  const revocations = new Revocations(platform.store, platform.pubsub, (config.accessTokenTtlSeconds + 60) * 1000);
+  const context: IdentityContext = { ...platform, tokens, revocations };
+  const profiles = new ProfileCache(platform.pubsub);
+  const authenticator = new ApiTokenAuthenticator(context);
+  const auth = new AuthService(context, authenticator);
+  await Promise.all([revocations.start(), profiles.start(), authenticator.start()]);
+
+  const module: IdentityModule = {
+    auth,
+    organizations: new OrganizationsService(context, auth),
+    users: new UsersService(context, authenticator, profiles),
+    teams: new TeamsService(context, profiles),
+    apiTokens: new ApiTokensService(context, authenticator),
+    me: new MeService(context, profiles),
+    keys,
+    async register(app) {
+      registerAuthentication(app, auth);
+      app.get('/.well-known/jwks.json', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {
+        reply.header('cache-control', 'public, max-age=300');
+        return keys.jwks;
+      });
+      await app.register(
+        async (api) => {
+          await api.register(authRoutes, { auth, organizations: module.organizations });
+          await api.register(meRoutes, { me: module.me, apiTokens: module.apiTokens });
+          await api.register(adminRoutes, { users: module.users, teams: module.teams });
+        },
+        { prefix: '/api/v1' },
+      );
+    },
+    async stop() {
+      await revocations.stop();
+    },
+  };
+  return module;
+}

@@ -1,0 +1,83 @@
+import { asc, isNull } from 'drizzle-orm';
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  importPKCS8,
+  type JWK,
+  type CryptoKey as JoseKey,
+} from 'jose';
+import type { Database } from '../../platform/db/database.js';
+import { signingKeys } from './identity.table.js';
+
+export interface SigningKey {
+  kid: string;
+  privateKey: JoseKey;
+  publicJwk: JWK;
+}
+
+export interface KeyRing {
+  /** Key new tokens are signed with. */
+  current: SigningKey;
+  /** Public keys accepted for verification, by kid. */
+  verification: Map<string, JoseKey>;
+  /** JWKS document for `/.well-known/jwks.json`. */
+  jwks: { keys: JWK[] };
+}
+
+const ALG = 'ES256';
+
+async function publicJwkOf(privateJwk: JWK): Promise<JWK> {
+  const { d: _private, ...publicPart } = privateJwk;
+  return { ...publicPart, alg: ALG, use: 'sig', kid: await calculateJwkThumbprint(publicPart) };
+}
+
+async function toSigningKey(privateJwk: JWK): Promise<SigningKey> {
+  const publicJwk = await publicJwkOf(privateJwk);
+  return { kid: publicJwk.kid!, privateKey: (await importJWK(privateJwk, ALG)) as JoseKey, publicJwk };
+}
+
+/**
+ * Loads the ES256 key ring. With `JWT_PRIVATE_KEY` set, that key signs. Otherwise the key
+ * lives in the database so that every API process signs and verifies alike: the first
+ * process generates one, and all of them settle on the oldest active key if two raced.
+ */
+export async function loadKeyRing(database: Database, pem: string | undefined): Promise<KeyRing> {
+  let current: SigningKey;
+  if (pem) {
+    const imported = await importPKCS8(pem, ALG, { extractable: true });
+    current = await toSigningKey(await exportJWK(imported));
+  } else {
+    current = await databaseKey(database);
+  }
+  const stored = await database.db.select().from(signingKeys).where(isNull(signingKeys.retiredAt));
+  const publicJwks = [current.publicJwk, ...stored.map((row) => row.publicJwk as JWK)].filter(
+    (jwk, index, all) => all.findIndex((other) => other.kid === jwk.kid) === index,
+  );
+  const verification = new Map<string, JoseKey>();
+  for (const jwk of publicJwks) verification.set(jwk.kid!, (await importJWK(jwk, ALG)) as JoseKey);
+  return { current, verification, jwks: { keys: publicJwks } };
+}
+
+async function databaseKey(database: Database): Promise<SigningKey> {
+  const oldestActive = () =>
+    database.db
+      .select()
+      .from(signingKeys)
+      .where(isNull(signingKeys.retiredAt))
+      .orderBy(asc(signingKeys.createdAt), asc(signingKeys.kid))
+      .limit(1);
+  let [row] = await oldestActive();
+  if (!row) {
+    const { privateKey } = await generateKeyPair(ALG, { extractable: true });
+    const privateJwk = await exportJWK(privateKey);
+    const publicJwk = await publicJwkOf(privateJwk);
+    await database.db
+      .insert(signingKeys)
+      .values({ kid: publicJwk.kid!, privateJwk, publicJwk })
+      .onConflictDoNothing();
+    [row] = await oldestActive();
+  }
+  return toSigningKey(row!.privateJwk as JWK);
+}

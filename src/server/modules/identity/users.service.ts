@@ -1,0 +1,190 @@
+import type { z } from 'zod';
+import type { Executor } from '../../platform/db/database.js';
+import { isUniqueViolation } from '../../platform/db/errors.js';
+import { recordEvent } from '../../platform/events/events.js';
+import { AppError, notFound } from '../../platform/http/app-error.js';
+import { type PageQuery, paginate, toOffset } from '../../platform/http/pagination.js';
+import type { ApiTokenAuthenticator } from './api-tokens.service.js';
+import type { IdentityContext } from './identity.context.js';
+import { UserCreated, UserDeactivated, UserReactivated, UserUpdated } from './identity.events.js';
+import { type Actor, hasPermission } from './identity.policy.js';
+import { presentUser } from './identity.presenter.js';
+import * as repo from './identity.repository.js';
+import type { CreateUserBody, UpdateUserBody, UserListQuery } from './identity.schema.js';
+import type { ProfileCache } from './me.service.js';
+import { hashPassword } from './passwords.js';
+
+function assertAdmin(actor: Actor): void {
+  if (!hasPermission(actor, 'admin:users')) throw new AppError('FORBIDDEN', 'Managing users needs admin:users');
+}
+
+/** Admin use cases on users: list, create, update role/teams/password, (de)activate. */
+export class UsersService {
+  constructor(
+    private readonly context: IdentityContext,
+    private readonly apiTokens: ApiTokenAuthenticator,
+    private readonly profiles: ProfileCache,
+  ) {}
+
+  async list(actor: Actor, query: z.output<typeof UserListQuery>, url: string) {
+    assertAdmin(actor);
+    const page: PageQuery = { page: query.page, limit: query.limit };
+    const filter = {
+      role: query.role,
+      active: query.active === undefined ? undefined : query.active === 'true',
+      teamId: query.teamId,
+      q: query.q,
+    };
+    return this.context.database.withOrg(actor.orgId, async (tx) => {
+      const { rows, total } = await repo.listUsers(tx, actor.orgId, filter, toOffset(page));
+      const teamIds = await repo.teamIdsOfUsers(
+        tx,
+        actor.orgId,
+        rows.map((row) => row.id),
+      );
+      const data = rows.map((row) => presentUser(row, teamIds.get(row.id) ?? []));
+      return paginate(data, total, page, url);
+    });
+  }
+
+  async get(actor: Actor, userId: string) {
+    assertAdmin(actor);
+    return this.context.database.withOrg(actor.orgId, async (tx) => {
+      const user = await repo.findUser(tx, actor.orgId, userId);
+      if (!user) throw notFound('User');
+      const teamIds = await repo.teamIdsOfUsers(tx, actor.orgId, [user.id]);
+      return presentUser(user, teamIds.get(user.id) ?? []);
+    });
+  }
+
+  async create(actor: Actor, input: z.output<typeof CreateUserBody>) {
+    assertAdmin(actor);
+    const passwordHash = await hashPassword(input.password);
+    try {
+      return await this.context.database.withOrg(actor.orgId, async (tx) => {
+        if (await repo.findUserByEmail(tx, actor.orgId, input.email)) {
+          throw new AppError('EMAIL_TAKEN', `A user with e-mail ${input.email} exists`);
+        }
+        const teamIds = await this.checkTeams(tx, actor.orgId, input.teamIds);
+        const user = await repo.insertUser(tx, {
+          orgId: actor.orgId,
+          email: input.email,
+          name: input.name,
+          role: input.role,
+          passwordHash,
+        });
+        await repo.addMemberships(
+          tx,
+          actor.orgId,
+          teamIds.map((teamId) => ({ teamId, userId: user.id })),
+        );
+        await recordEvent(tx, UserCreated, this.origin(actor), user.id, { email: user.email, role: user.role, teamIds });
+        return presentUser(user, teamIds);
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('EMAIL_TAKEN', `A user with e-mail ${input.email} exists`);
+      throw error;
+    }
+  }
+
+  async update(actor: Actor, userId: string, input: z.output<typeof UpdateUserBody>) {
+    assertAdmin(actor);
+    const passwordHash = input.password ? await hashPassword(input.password) : undefined;
+    const result = await this.context.database.withOrg(actor.orgId, async (tx) => {
+      const user = await repo.findUser(tx, actor.orgId, userId);
+      if (!user) throw notFound('User');
+      const changes: Record<string, { from: unknown; to: unknown }> = {};
+      if (input.role && input.role !== user.role) {
+        if (user.role === 'admin' && user.isActive) await this.keepAnAdmin(tx, actor.orgId);
+        changes.role = { from: user.role, to: input.role };
+      }
+      if (input.name && input.name !== user.name) changes.name = { from: user.name, to: input.name };
+      if (passwordHash) changes.password = { from: '(hidden)', to: '(changed)' };
+      const updated =
+        (await repo.updateUser(tx, actor.orgId, userId, {
+          ...(input.name ? { name: input.name } : {}),
+          ...(input.role ? { role: input.role } : {}),
+          ...(passwordHash ? { passwordHash } : {}),
+        })) ?? user;
+      const before = (await repo.teamIdsOfUsers(tx, actor.orgId, [userId])).get(userId) ?? [];
+      let teamIds = before;
+      if (input.teamIds) {
+        teamIds = await this.checkTeams(tx, actor.orgId, input.teamIds);
+        await repo.removeUserMemberships(tx, actor.orgId, userId, teamIds);
+        await repo.addMemberships(
+          tx,
+          actor.orgId,
+          teamIds.map((teamId) => ({ teamId, userId })),
+        );
+        if ([...before].sort().join() !== [...teamIds].sort().join()) changes.teamIds = { from: before, to: teamIds };
+      }
+      if (Object.keys(changes).length > 0) {
+        await recordEvent(tx, UserUpdated, this.origin(actor), userId, { changes });
+      }
+      return { user: presentUser(updated, teamIds), revoke: Boolean(changes.role || changes.password) };
+    });
+    // Tokens carry the role; a new role or password must not leave old tokens working.
+    if (result.revoke) await this.revokeEverything(actor.orgId, userId);
+    await this.profiles.invalidate(userId);
+    return result.user;
+  }
+
+  async deactivate(actor: Actor, userId: string) {
+    assertAdmin(actor);
+    if (userId === actor.userId) throw new AppError('UNPROCESSABLE', 'You cannot deactivate yourself');
+    const user = await this.context.database.withOrg(actor.orgId, async (tx) => {
+      const existing = await repo.findUser(tx, actor.orgId, userId);
+      if (!existing) throw notFound('User');
+      if (!existing.isActive) return existing;
+      if (existing.role === 'admin') await this.keepAnAdmin(tx, actor.orgId);
+      const updated = await repo.updateUser(tx, actor.orgId, userId, { isActive: false, deactivatedAt: new Date() });
+      await recordEvent(tx, UserDeactivated, this.origin(actor), userId, { email: existing.email });
+      return updated!;
+    });
+    await this.revokeEverything(actor.orgId, userId);
+    await this.profiles.invalidate(userId);
+    return this.get(actor, user.id);
+  }
+
+  async reactivate(actor: Actor, userId: string) {
+    assertAdmin(actor);
+    await this.context.database.withOrg(actor.orgId, async (tx) => {
+      const existing = await repo.findUser(tx, actor.orgId, userId);
+      if (!existing) throw notFound('User');
+      if (existing.isActive) return;
+      await repo.updateUser(tx, actor.orgId, userId, { isActive: true, deactivatedAt: null });
+      await recordEvent(tx, UserReactivated, this.origin(actor), userId, { email: existing.email });
+    });
+    await this.profiles.invalidate(userId);
+    return this.get(actor, userId);
+  }
+
+  /** Refresh tokens, API tokens and live access tokens of the user stop working. */
+  private async revokeEverything(orgId: string, userId: string): Promise<void> {
+    const { database, revocations } = this.context;
+    const tokenHashes = await database.withOrg(orgId, async (tx) => {
+      await repo.revokeUserRefreshTokens(tx, orgId, userId);
+      return repo.revokeUserApiTokens(tx, orgId, userId);
+    });
+    await revocations.revokeUserTokens(userId);
+    await this.apiTokens.invalidate(tokenHashes);
+  }
+
+  private async keepAnAdmin(tx: Executor, orgId: string): Promise<void> {
+    if ((await repo.countActiveAdmins(tx, orgId)) <= 1) {
+      throw new AppError('LAST_ADMIN', 'The organisation must keep at least one active admin');
+    }
+  }
+
+  private async checkTeams(tx: Executor, orgId: string, teamIds: string[]): Promise<string[]> {
+    const wanted = [...new Set(teamIds)];
+    const found = await repo.existingTeamIds(tx, orgId, wanted);
+    const missing = wanted.filter((id) => !found.includes(id));
+    if (missing.length > 0) throw new AppError('UNPROCESSABLE', 'Unknown team ids', { details: { teamIds: missing } });
+    return wanted;
+  }
+
+  private origin(actor: Actor) {
+    return { orgId: actor.orgId, actorId: actor.userId, requestId: actor.requestId };
+  }
+}

@@ -1,0 +1,140 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import pg from 'pg';
+
+/**
+ * Anything queries can run on: the database itself or an open transaction. Repository
+ * functions take one of these as their first argument and never open transactions.
+ */
+export type Executor = PgDatabase<PgQueryResultHKT>;
+
+/** The non-superuser role tenant transactions switch to, so row-level security applies. */
+export const APP_ROLE = 'switchboard_app';
+
+const outboxWritten = new WeakSet<object>();
+
+/** Marks a transaction as having written outbox rows, so the relay is woken after commit. */
+export function markOutboxWritten(tx: Executor): void {
+  outboxWritten.add(tx);
+}
+
+export interface DatabaseOptions {
+  /** PostgreSQL URL; when absent, an embedded PGlite database is opened in `dataDir`. */
+  url?: string | undefined;
+  /** Embedded data directory; `memory://` for a throw-away database. */
+  dataDir?: string;
+  /** A tarball produced by `dumpSnapshot()`, restored instead of running initdb (tests). */
+  snapshot?: Blob;
+  poolSize?: number;
+}
+
+/**
+ * One database, two engines: PostgreSQL through node-postgres, or PGlite (PostgreSQL in
+ * WASM) for the embedded mode. Both run the same SQL, migrations and policies.
+ */
+export class Database {
+  readonly driver: 'postgres' | 'pglite';
+  readonly db: Executor;
+  private readonly pool: pg.Pool | undefined;
+  private readonly pglite: PGlite | undefined;
+  private readonly commitListeners: Array<() => void> = [];
+
+  private constructor(driver: 'postgres' | 'pglite', db: Executor, pool?: pg.Pool, pglite?: PGlite) {
+    this.driver = driver;
+    this.db = db;
+    this.pool = pool;
+    this.pglite = pglite;
+  }
+
+  /** Opens the database named by the options (PostgreSQL when `url` is set). */
+  static async open(options: DatabaseOptions): Promise<Database> {
+    if (options.url) {
+      const pool = new pg.Pool({
+        connectionString: options.url,
+        max: options.poolSize ?? 10,
+        connectionTimeoutMillis: 5_000,
+        idleTimeoutMillis: 30_000,
+      });
+      // An idle client losing its connection emits 'error' on the pool; without a listener
+      // that would crash the process. The next query reconnects.
+      pool.on('error', (error) => process.emitWarning(`PostgreSQL idle client error: ${error.message}`));
+      return new Database('postgres', drizzlePostgres({ client: pool }) as unknown as Executor, pool);
+    }
+    const dataDir = options.dataDir ?? 'memory://';
+    if (!dataDir.startsWith('memory://')) fs.mkdirSync(path.dirname(path.resolve(dataDir)), { recursive: true });
+    const client = await PGlite.create({
+      dataDir,
+      ...(options.snapshot ? { loadDataDir: options.snapshot } : {}),
+    });
+    return new Database('pglite', drizzlePglite({ client }) as unknown as Executor, undefined, client);
+  }
+
+  /**
+   * Runs `work` in a transaction with the connection's own rights (no row-level security).
+   * For system work only: sign-in lookups, sign-up, the outbox relay, migrations, seeding.
+   */
+  async transaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
+    let wroteOutbox = false;
+    const result = await this.db.transaction(async (tx) => {
+      const value = await work(tx as unknown as Executor);
+      wroteOutbox = outboxWritten.has(tx);
+      return value;
+    });
+    if (wroteOutbox) this.notifyCommit();
+    return result;
+  }
+
+  /**
+   * Runs `work` in a transaction scoped to one organisation: the role drops to APP_ROLE
+   * and `app.org` is set for this transaction only, so PostgreSQL's row-level security
+   * hides every other organisation's rows even if a query forgets its `org_id` filter.
+   */
+  async withOrg<T>(orgId: string, work: (tx: Executor) => Promise<T>): Promise<T> {
+    return this.transaction(async (tx) => {
+      await tx.execute(
+        sql`select set_config('role', ${APP_ROLE}, true), set_config('app.org', ${orgId}, true)`,
+      );
+      return work(tx);
+    });
+  }
+
+  /** Called after every commit of a transaction that wrote outbox rows. */
+  onOutboxCommit(listener: () => void): void {
+    this.commitListeners.push(listener);
+  }
+
+  private notifyCommit(): void {
+    for (const listener of this.commitListeners) listener();
+  }
+
+  /** Throws when the database does not answer. */
+  async ping(): Promise<void> {
+    await this.db.execute(sql`select 1`);
+  }
+
+  /** The embedded engine, for the migrator and snapshots; undefined on PostgreSQL. */
+  get embeddedClient(): PGlite | undefined {
+    return this.pglite;
+  }
+
+  /** The PostgreSQL pool, for the migrator's advisory lock; undefined when embedded. */
+  get postgresPool(): pg.Pool | undefined {
+    return this.pool;
+  }
+
+  /** A tarball of the embedded database, restorable through `snapshot` (test speed-up). */
+  async dumpSnapshot(): Promise<Blob> {
+    if (!this.pglite) throw new Error('snapshots exist for the embedded database only');
+    return this.pglite.dumpDataDir('none');
+  }
+
+  async close(): Promise<void> {
+    if (this.pool) await this.pool.end();
+    if (this.pglite && !this.pglite.closed) await this.pglite.close();
+  }
+}

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { type Executor, markOutboxWritten } from '../db/database.js';
+import { outbox } from './outbox.table.js';
+
+/** A domain event type: its name (`<aggregate>.<past-tense verb>`) and payload schema. */
+export interface EventType<S extends z.ZodType = z.ZodType> {
+  name: string;
+  aggregateType: string;
+  payload: S;
+}
+
+/** Declares an event type; the catalogue feeds jobs, sockets and webhooks alike. */
+export function defineEvent<S extends z.ZodType>(name: string, aggregateType: string, payload: S): EventType<S> {
+  return { name, aggregateType, payload };
+}
+
+/** Who caused an event, carried into the outbox for audit and tracing. */
+export interface EventOrigin {
+  orgId: string | null;
+  actorId?: string | null | undefined;
+  requestId?: string | null | undefined;
+}
+
+/** The envelope every consumer receives, from a job or from pub/sub. */
+export const EventEnvelope = z.object({
+  id: z.string(),
+  event: z.string(),
+  orgId: z.string().nullable(),
+  aggregateType: z.string(),
+  aggregateId: z.string().nullable(),
+  actorId: z.string().nullable(),
+  requestId: z.string().nullable(),
+  payload: z.unknown(),
+  createdAt: z.string(),
+});
+export type EventEnvelope = z.infer<typeof EventEnvelope>;
+
+/**
+ * Records a domain event in the outbox inside the caller's transaction: it is published
+ * if and only if the change it describes commits.
+ */
+export async function recordEvent<S extends z.ZodType>(
+  tx: Executor,
+  type: EventType<S>,
+  origin: EventOrigin,
+  aggregateId: string | null,
+  payload: z.input<S>,
+): Promise<string> {
+  const parsed = type.payload.parse(payload);
+  const [row] = await tx
+    .insert(outbox)
+    .values({
+      orgId: origin.orgId,
+      event: type.name,
+      aggregateType: type.aggregateType,
+      aggregateId,
+      actorId: origin.actorId ?? null,
+      requestId: origin.requestId ?? null,
+      payload: parsed as object,
+    })
+    .returning({ id: outbox.id });
+  markOutboxWritten(tx);
+  return row!.id;
+}

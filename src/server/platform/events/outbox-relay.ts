@@ -1,0 +1,164 @@
+import { and, asc, isNotNull, isNull, lt, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { Database } from '../db/database.js';
+import type { JobQueue } from '../jobs/jobs.port.js';
+import type { Metrics } from '../metrics.js';
+import type { PubSub } from '../pubsub/pubsub.port.js';
+import type { EventEnvelope } from './events.js';
+import { outbox } from './outbox.table.js';
+
+/** Pub/sub channel that carries every relayed domain event (sockets, caches). */
+export const DOMAIN_EVENTS_CHANNEL = 'domain-events';
+/** Pub/sub channel API processes use to wake the relay in a worker process. */
+export const OUTBOX_WAKE_CHANNEL = 'outbox-wake';
+
+const BATCH_SIZE = 100;
+
+/** Maps event names to the jobs that react to them (listeners are jobs, so they retry). */
+export class EventSubscriptions {
+  private readonly byEvent = new Map<string, string[]>();
+
+  /** Runs job `jobName` with the event envelope as payload whenever `eventName` commits. */
+  on(eventName: string, jobName: string): void {
+    const jobs = this.byEvent.get(eventName) ?? [];
+    if (!jobs.includes(jobName)) jobs.push(jobName);
+    this.byEvent.set(eventName, jobs);
+  }
+
+  jobsFor(eventName: string): readonly string[] {
+    return this.byEvent.get(eventName) ?? [];
+  }
+}
+
+/**
+ * Publishes committed outbox rows. Rows are claimed with FOR UPDATE SKIP LOCKED, so several
+ * relays share the work; a row is stamped only after publishing, so a crash in between
+ * publishes it again and never loses it. Listener jobs get the outbox id in their job id,
+ * which makes a second publish of the same row a no-op in the queue.
+ */
+export class OutboxRelay {
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private pass: Promise<void> | undefined;
+  private again = false;
+
+  constructor(
+    private readonly deps: {
+      database: Database;
+      jobs: JobQueue;
+      pubsub: PubSub;
+      subscriptions: EventSubscriptions;
+      metrics: Metrics;
+      logger: Logger;
+      pollIntervalMs: number;
+    },
+  ) {}
+
+  /** Starts polling and listening for wake-ups from API processes. */
+  async start(): Promise<void> {
+    this.running = true;
+    await this.deps.pubsub.subscribe(OUTBOX_WAKE_CHANNEL, () => this.wake());
+    this.wake();
+  }
+
+  /** Runs a pass now (or right after the current one). */
+  wake(): void {
+    if (!this.running) return;
+    if (this.pass) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pass = this.runPasses().finally(() => {
+      this.pass = undefined;
+      if (this.running) {
+        this.timer = setTimeout(() => this.wake(), this.deps.pollIntervalMs);
+        this.timer.unref();
+      }
+    });
+  }
+
+  private async runPasses(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        while (this.running && (await this.relayBatch()) === BATCH_SIZE) {
+          // A full batch means more may be waiting: go on without waiting for the timer.
+        }
+      } catch (error) {
+        this.deps.metrics.outboxFailures.inc();
+        this.deps.logger.error({ err: error }, 'outbox relay pass failed; will retry');
+      }
+    } while (this.again && this.running);
+  }
+
+  /** Relays one batch; returns how many rows it published. Exposed for tests. */
+  async relayBatch(): Promise<number> {
+    const { database, jobs, pubsub, subscriptions, metrics } = this.deps;
+    return database.transaction(async (tx) => {
+      const rows = await tx
+        .select()
+        .from(outbox)
+        .where(isNull(outbox.publishedAt))
+        .orderBy(asc(outbox.createdAt), asc(outbox.id))
+        .limit(BATCH_SIZE)
+        .for('update', { skipLocked: true });
+      for (const row of rows) {
+        const envelope: EventEnvelope = {
+          id: row.id,
+          event: row.event,
+          orgId: row.orgId,
+          aggregateType: row.aggregateType,
+          aggregateId: row.aggregateId,
+          actorId: row.actorId,
+          requestId: row.requestId,
+          payload: row.payload,
+          createdAt: row.createdAt.toISOString(),
+        };
+        for (const jobName of subscriptions.jobsFor(row.event)) {
+          await jobs.enqueue(jobName, envelope, { jobId: `${jobName}.${row.id}` });
+        }
+        await pubsub.publish(DOMAIN_EVENTS_CHANNEL, JSON.stringify(envelope));
+      }
+      if (rows.length > 0) {
+        await tx
+          .update(outbox)
+          .set({ publishedAt: new Date(), attempts: sql`${outbox.attempts} + 1` })
+          .where(
+            sql`${outbox.id} in (${sql.join(
+              rows.map((row) => sql`${row.id}`),
+              sql`, `,
+            )})`,
+          );
+        metrics.outboxPublished.inc(rows.length);
+      }
+      return rows.length;
+    });
+  }
+
+  /** Unpublished rows, for `/metrics` and readiness of the relay. */
+  async pendingCount(): Promise<number> {
+    const [row] = await this.deps.database.db
+      .select({ count: sql<number>`count(*)::int` })
+      .from(outbox)
+      .where(isNull(outbox.publishedAt));
+    return row?.count ?? 0;
+  }
+
+  /** Deletes published rows older than `olderThan` (the prune job). */
+  async prune(olderThan: Date): Promise<number> {
+    const deleted = await this.deps.database.db
+      .delete(outbox)
+      .where(and(isNotNull(outbox.publishedAt), lt(outbox.publishedAt, olderThan)))
+      .returning({ id: outbox.id });
+    return deleted.length;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.pass;
+  }
+}

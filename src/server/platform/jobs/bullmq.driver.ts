@@ -1,0 +1,305 @@
+import { type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { CronExpressionParser } from 'cron-parser';
+import { Redis } from 'ioredis';
+import { z } from 'zod';
+import {
+  DEFAULT_RETRY,
+  type DeadLetterSink,
+  type EnqueueOptions,
+  type JobContext,
+  type JobDefinition,
+  type JobObserver,
+  type JobQueue,
+  type QueueCounts,
+  type RetryPolicy,
+} from './jobs.port.js';
+
+/** Where a driver reports what it cannot hand back to a caller (a failing sink, a lost connection). */
+export interface BullMqJobQueueLogger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** Options of {@link BullMqJobQueue}. */
+export interface BullMqJobQueueOptions {
+  redisUrl: string;
+  /** BullMQ key prefix; every key of every queue lives under `<prefix>:`. */
+  prefix: string;
+  deadLetters: DeadLetterSink;
+  observer?: JobObserver;
+  logger?: BullMqJobQueueLogger;
+}
+
+/** The payload is kept as enqueued and parsed again by the worker, so transforms run on the input. */
+interface Envelope {
+  payload: unknown;
+}
+
+const PING_TIMEOUT_MS = 2_000;
+const FORCE_CLOSE_TIMEOUT_MS = 2_000;
+const KEEP_COMPLETED = { age: 3_600, count: 1_000 };
+const KEEP_FAILED = { age: 86_400 };
+const fallbackLogger: BullMqJobQueueLogger = {
+  warn: (obj, msg) => console.warn(msg, obj),
+  error: (obj, msg) => console.error(msg, obj),
+};
+
+/**
+ * BullMQ (Redis) job queue: one BullMQ queue per named queue, workers only after `start()`,
+ * cron schedules as BullMQ job schedulers keyed by the schedule key.
+ *
+ * `jobId` dedupe uses BullMQ deduplication rather than custom job ids: a custom id blocks
+ * re-enqueueing for as long as the finished job is retained, while the port promises dedupe
+ * only while the job is waiting, delayed or active. It also frees caller ids from BullMQ's
+ * job id rules (no ':' and no integers).
+ */
+export class BullMqJobQueue implements JobQueue {
+  readonly driver = 'bullmq' as const;
+  private readonly definitions = new Map<string, JobDefinition>();
+  private readonly queues = new Map<string, Queue<Envelope>>();
+  private readonly workers: Worker<Envelope>[] = [];
+  /** Producer connection shared by the queues; a short retry budget makes enqueue fail fast without Redis. */
+  private readonly connection: Redis;
+  private workerConnection: Redis | undefined;
+  private readonly logger: BullMqJobQueueLogger;
+  private started = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: BullMqJobQueueOptions) {
+    this.logger = options.logger ?? fallbackLogger;
+    this.connection = this.connect('producer', 3);
+  }
+
+  define(definition: JobDefinition): void {
+    if (this.started) throw new Error(`Cannot define job "${definition.name}" after start()`);
+    if (this.definitions.has(definition.name)) throw new Error(`Job "${definition.name}" is already defined`);
+    if (!this.queues.has(definition.queue)) {
+      const queue = new Queue<Envelope>(definition.queue, {
+        connection: this.connection,
+        prefix: this.options.prefix,
+        defaultJobOptions: { removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED },
+      });
+      queue.on('error', (error) =>
+        this.logger.error({ err: error, queue: definition.queue }, 'Job queue error'),
+      );
+      this.queues.set(definition.queue, queue);
+    }
+    this.definitions.set(definition.name, definition);
+  }
+
+  async enqueue(name: string, payload: unknown, options: EnqueueOptions = {}): Promise<string> {
+    if (this.closing) throw new Error(`Cannot enqueue job "${name}": the job queue is closed`);
+    const definition = this.definitionOf(name);
+    parsePayload(definition, payload);
+    const jobOptions: JobsOptions = {
+      ...retryOptions({ ...DEFAULT_RETRY, ...definition.retry, ...options.retry }),
+      delay: options.delayMs,
+      deduplication: options.jobId === undefined ? undefined : { id: options.jobId },
+    };
+    const job = await this.queues.get(definition.queue)!.add(name, { payload }, jobOptions);
+    return options.jobId ?? job.id!;
+  }
+
+  async schedule(key: string, name: string, cron: string, payload?: unknown): Promise<void> {
+    const definition = this.definitionOf(name);
+    parsePayload(definition, payload);
+    CronExpressionParser.parse(cron, { tz: 'UTC' });
+    // A key whose job moved to another queue must not keep firing on the old one.
+    await Promise.all(
+      [...this.queues]
+        .filter(([queueName]) => queueName !== definition.queue)
+        .map(([, q]) => q.removeJobScheduler(key)),
+    );
+    await this.queues.get(definition.queue)!.upsertJobScheduler(
+      key,
+      { pattern: cron, tz: 'UTC' },
+      {
+        name,
+        data: { payload },
+        opts: {
+          ...retryOptions({ ...DEFAULT_RETRY, ...definition.retry }),
+          removeOnComplete: KEEP_COMPLETED,
+          removeOnFail: KEEP_FAILED,
+        },
+      },
+    );
+  }
+
+  async unschedule(key: string): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.removeJobScheduler(key)));
+  }
+
+  async start(options: { concurrency?: number } = {}): Promise<void> {
+    if (this.closing) throw new Error('Cannot start a closed job queue');
+    if (this.started) return;
+    this.started = true;
+    // Workers block on Redis, so they get their own connection, which BullMQ requires to retry forever.
+    const connection = this.connect('worker', null);
+    this.workerConnection = connection;
+    for (const queueName of this.queues.keys()) {
+      const worker = new Worker<Envelope>(queueName, (job) => this.process(job), {
+        connection,
+        prefix: this.options.prefix,
+        concurrency: options.concurrency ?? 5,
+      });
+      worker.on('error', (error) => this.logger.error({ err: error, queue: queueName }, 'Job worker error'));
+      this.workers.push(worker);
+    }
+  }
+
+  async counts(): Promise<Record<string, QueueCounts>> {
+    const entries = await Promise.all(
+      [...this.queues].map(async ([name, queue]) => {
+        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+        const { waiting = 0, active = 0, delayed = 0, failed = 0, completed = 0 } = counts;
+        return [name, { waiting, active, delayed, failed, completed }] as const;
+      }),
+    );
+    return Object.fromEntries(entries);
+  }
+
+  async ping(): Promise<void> {
+    await withTimeout(this.connection.ping(), PING_TIMEOUT_MS, 'Redis did not answer PING');
+  }
+
+  close(timeoutMs = 10_000): Promise<void> {
+    this.closing ??= this.shutdown(timeoutMs);
+    return this.closing;
+  }
+
+  private async shutdown(timeoutMs: number): Promise<void> {
+    const workers = this.workers.map((worker) => worker.close());
+    try {
+      await withTimeout(Promise.all(workers), timeoutMs, 'Workers did not finish their jobs in time');
+    } catch (error) {
+      // Forcing leaves the running jobs' locks to expire, so another worker retries them as stalled.
+      this.logger.warn({ err: error, timeoutMs }, 'Forcing the job workers closed');
+      const forced = this.workers.map((worker) => worker.close(true));
+      await withTimeout(Promise.all(forced), FORCE_CLOSE_TIMEOUT_MS, 'Workers did not close').catch(
+        (forceError: unknown) =>
+          this.logger.warn({ err: forceError }, 'Job workers did not close; disconnecting'),
+      );
+    }
+    const queues = [...this.queues.values()].map((queue) => queue.close());
+    await withTimeout(Promise.all(queues), FORCE_CLOSE_TIMEOUT_MS, 'Queues did not close').catch(
+      (error: unknown) => this.logger.warn({ err: error }, 'Job queues did not close; disconnecting'),
+    );
+    for (const connection of [this.connection, this.workerConnection]) {
+      if (!connection) continue;
+      await withTimeout(connection.quit(), FORCE_CLOSE_TIMEOUT_MS, 'Redis QUIT timed out').catch(
+        (error: unknown) => this.logger.warn({ err: error }, 'Redis connection did not quit; disconnecting'),
+      );
+      // Also stops the reconnect loop when Redis is gone and QUIT never went out.
+      connection.disconnect();
+    }
+  }
+
+  private connect(role: string, maxRetriesPerRequest: number | null): Redis {
+    const connection = new Redis(this.options.redisUrl, {
+      maxRetriesPerRequest,
+      connectionName: `jobs-${role}`,
+    });
+    connection.on('error', (error) =>
+      this.logger.warn({ err: error, role }, 'Job queue Redis connection error'),
+    );
+    return connection;
+  }
+
+  private definitionOf(name: string): JobDefinition {
+    const definition = this.definitions.get(name);
+    if (!definition) throw new Error(`Unknown job "${name}"`);
+    return definition;
+  }
+
+  private async process(job: Job<Envelope>): Promise<void> {
+    const attempt = job.attemptsMade + 1;
+    const attempts = job.opts.attempts ?? 1;
+    const context: JobContext = {
+      jobId: job.deduplicationId ?? job.id ?? '',
+      attempt,
+      queue: job.queueName,
+      name: job.name,
+    };
+    const startedAt = performance.now();
+    let retryable = true;
+    try {
+      const definition = this.definitions.get(job.name);
+      if (!definition) {
+        retryable = false;
+        throw new Error(`Unknown job "${job.name}"`);
+      }
+      let payload: unknown;
+      try {
+        payload = parsePayload(definition, job.data.payload);
+      } catch (error) {
+        // A stored payload that no longer parses will not parse on a retry either.
+        retryable = false;
+        throw error;
+      }
+      await definition.handle(payload, context);
+    } catch (caught) {
+      const error = caught instanceof Error ? caught : new Error(String(caught));
+      const willRetry = retryable && attempt < attempts;
+      this.notify(() => this.options.observer?.onFailed?.(context, error, willRetry));
+      if (willRetry) throw error;
+      await this.deadLetter(job, context, error);
+      // Without this BullMQ would retry an unknown job or a broken payload up to its attempts.
+      throw retryable ? error : new UnrecoverableError(error.message);
+    }
+    this.notify(() => this.options.observer?.onCompleted?.(context, performance.now() - startedAt));
+  }
+
+  private async deadLetter(job: Job<Envelope>, context: JobContext, error: Error): Promise<void> {
+    const deadLetter = {
+      queue: context.queue,
+      name: context.name,
+      jobId: context.jobId,
+      payload: job.data.payload,
+      error: error.message || error.name,
+      attempts: context.attempt,
+      failedAt: new Date(),
+    };
+    try {
+      await this.options.deadLetters(deadLetter);
+    } catch (sinkError) {
+      this.logger.error(
+        { err: sinkError, deadLetter },
+        'Dead-letter sink failed; the job stays in the failed set',
+      );
+    }
+  }
+
+  private notify(hook: () => void): void {
+    try {
+      hook();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'Job observer threw');
+    }
+  }
+}
+
+function retryOptions(policy: RetryPolicy): Pick<JobsOptions, 'attempts' | 'backoff'> {
+  return { attempts: policy.attempts, backoff: { type: 'exponential', delay: policy.backoffMs } };
+}
+
+function parsePayload(definition: JobDefinition, payload: unknown): unknown {
+  const result = definition.payload.safeParse(payload);
+  if (!result.success) {
+    throw new Error(`Invalid payload for job "${definition.name}": ${z.prettifyError(result.error)}`);
+  }
+  return result.data;
+}
+
+/** Rejects after `ms`; the late outcome of `promise` is observed so it never surfaces as unhandled. */
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timeout: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timeout = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
+  });
+  promise.catch(() => undefined);
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timeout);
+  }
+}

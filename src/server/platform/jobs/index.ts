@@ -1,0 +1,3 @@
+export { BullMqJobQueue, type BullMqJobQueueOptions } from './bullmq.driver.js';
+export * from './jobs.port.js';
+export { type JobQueueLogger, MemoryJobQueue, type MemoryJobQueueOptions } from './memory.driver.js';
