@@ -7,10 +7,17 @@ import { applyMigrations } from '../src/server/platform/db/migrations.js';
 /** `npm run seed:demo`: migrations, then the demo organisation, on whichever database is configured. */
 dotenv.config({ quiet: true });
 const config = loadConfig();
-const database = await Database.open({ url: config.databaseUrl, dataDir: `${config.dataDir}/pglite`, poolSize: 2 });
+const database = await Database.open({
+  url: config.databaseUrl,
+  dataDir: `${config.dataDir}/pglite`,
+  poolSize: 2,
+});
 try {
   await applyMigrations(database);
-  const result = await seedDemo(database, { adminEmail: config.seedAdminEmail, adminPassword: config.seedAdminPassword });
+  const result = await seedDemo(database, {
+    adminEmail: config.seedAdminEmail,
+    adminPassword: config.seedAdminPassword,
+  });
   if (!result.created) {
     process.stdout.write(`Demo organisation "${result.orgSlug}" exists already; nothing changed.\n`);
   } else {

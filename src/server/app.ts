@@ -90,7 +90,11 @@ export async function buildApp(platform: Platform): Promise<BuiltApp> {
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
-  await app.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: true }, staticCSP: true });
+  await app.register(swaggerUi, {
+    routePrefix: '/api/docs',
+    uiConfig: { deepLinking: true },
+    staticCSP: true,
+  });
   // swagger-ui's own routes are public; mark them before the auth hook sees them.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/api/docs')) route.config = { ...(route.config ?? {}), public: true };
@@ -104,11 +108,17 @@ export async function buildApp(platform: Platform): Promise<BuiltApp> {
     jobs: platform.jobs,
   });
 
-  app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/openapi.json', { config: { public: true }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
 
   typed.get('/healthz', {
     config: { public: true },
-    schema: { tags: ['operations'], summary: 'Liveness', response: { 200: z.object({ status: z.literal('ok') }) } },
+    schema: {
+      tags: ['operations'],
+      summary: 'Liveness',
+      response: { 200: z.object({ status: z.literal('ok') }) },
+    },
     handler: async () => ({ status: 'ok' as const }),
   });
 
@@ -132,7 +142,8 @@ export async function buildApp(platform: Platform): Promise<BuiltApp> {
         }),
         check('migrations', async () => {
           const status = await migrationStatus(platform.database);
-          if (status.pending > 0) throw new Error(`${status.pending} of ${status.expected} migrations pending`);
+          if (status.pending > 0)
+            throw new Error(`${status.pending} of ${status.expected} migrations pending`);
           return `${status.applied} applied`;
         }),
         check('queue', async () => {

@@ -32,7 +32,9 @@ async function main(): Promise<void> {
     return;
   }
   if (!config.embedded && !config.redisUrl && config.runMode !== 'all') {
-    logger.warn('REDIS_URL is not set: jobs stay in this process, so separate api and worker processes cannot share them');
+    logger.warn(
+      'REDIS_URL is not set: jobs stay in this process, so separate api and worker processes cannot share them',
+    );
   }
 
   const started = Date.now();
@@ -110,7 +112,12 @@ async function seed(platform: Platform, config: Config): Promise<void> {
   process.stderr.write(`${lines.join('\n')}\n`);
 }
 
-function installShutdown(platform: Platform, app: FastifyInstance | undefined, logger: Logger, timeoutMs: number): void {
+function installShutdown(
+  platform: Platform,
+  app: FastifyInstance | undefined,
+  logger: Logger,
+  timeoutMs: number,
+): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -136,6 +143,8 @@ function installShutdown(platform: Platform, app: FastifyInstance | undefined, l
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`switchboard: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `switchboard: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

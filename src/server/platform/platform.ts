@@ -37,7 +37,11 @@ export interface PlatformOverrides {
 }
 
 /** Opens the database and builds the adapters: Redis/BullMQ when REDIS_URL is set, memory otherwise. */
-export async function createPlatform(config: Config, logger: Logger, overrides: PlatformOverrides = {}): Promise<Platform> {
+export async function createPlatform(
+  config: Config,
+  logger: Logger,
+  overrides: PlatformOverrides = {},
+): Promise<Platform> {
   const database = await Database.open({
     url: config.databaseUrl,
     dataDir: overrides.embeddedDataDir ?? `${config.dataDir}/pglite`,

@@ -27,7 +27,13 @@ export const adminRoutes: FastifyPluginAsyncZod<{ users: UsersService; teams: Te
 ) => {
   const userTags = ['admin: users'];
   app.get('/admin/users', {
-    schema: { tags: userTags, summary: 'List users', security, querystring: UserListQuery, response: { 200: UserList, ...errorResponses } },
+    schema: {
+      tags: userTags,
+      summary: 'List users',
+      security,
+      querystring: UserListQuery,
+      response: { 200: UserList, ...errorResponses },
+    },
     handler: (request) => users.list(actorOf(request), request.query, request.url),
   });
   app.post('/admin/users', {
@@ -38,10 +44,17 @@ export const adminRoutes: FastifyPluginAsyncZod<{ users: UsersService; teams: Te
       body: CreateUserBody,
       response: { 201: UserResponse, ...errorResponses },
     },
-    handler: async (request, reply) => reply.status(201).send(await users.create(actorOf(request), request.body)),
+    handler: async (request, reply) =>
+      reply.status(201).send(await users.create(actorOf(request), request.body)),
   });
   app.get('/admin/users/:id', {
-    schema: { tags: userTags, summary: 'Get a user', security, params: IdParams, response: { 200: UserResponse, ...errorResponses } },
+    schema: {
+      tags: userTags,
+      summary: 'Get a user',
+      security,
+      params: IdParams,
+      response: { 200: UserResponse, ...errorResponses },
+    },
     handler: (request) => users.get(actorOf(request), request.params.id),
   });
   app.patch('/admin/users/:id', {
@@ -66,13 +79,25 @@ export const adminRoutes: FastifyPluginAsyncZod<{ users: UsersService; teams: Te
     handler: (request) => users.deactivate(actorOf(request), request.params.id),
   });
   app.post('/admin/users/:id/reactivate', {
-    schema: { tags: userTags, summary: 'Reactivate a user', security, params: IdParams, response: { 200: UserResponse, ...errorResponses } },
+    schema: {
+      tags: userTags,
+      summary: 'Reactivate a user',
+      security,
+      params: IdParams,
+      response: { 200: UserResponse, ...errorResponses },
+    },
     handler: (request) => users.reactivate(actorOf(request), request.params.id),
   });
 
   const teamTags = ['admin: teams'];
   app.get('/admin/teams', {
-    schema: { tags: teamTags, summary: 'List teams', security, querystring: PageQuery.strict(), response: { 200: TeamList, ...errorResponses } },
+    schema: {
+      tags: teamTags,
+      summary: 'List teams',
+      security,
+      querystring: PageQuery.strict(),
+      response: { 200: TeamList, ...errorResponses },
+    },
     handler: (request) => teams.list(actorOf(request), request.query, request.url),
   });
   app.post('/admin/teams', {
@@ -83,10 +108,17 @@ export const adminRoutes: FastifyPluginAsyncZod<{ users: UsersService; teams: Te
       body: CreateTeamBody,
       response: { 201: TeamDetailResponse, ...errorResponses },
     },
-    handler: async (request, reply) => reply.status(201).send(await teams.create(actorOf(request), request.body)),
+    handler: async (request, reply) =>
+      reply.status(201).send(await teams.create(actorOf(request), request.body)),
   });
   app.get('/admin/teams/:id', {
-    schema: { tags: teamTags, summary: 'Get a team with its members', security, params: IdParams, response: { 200: TeamDetailResponse, ...errorResponses } },
+    schema: {
+      tags: teamTags,
+      summary: 'Get a team with its members',
+      security,
+      params: IdParams,
+      response: { 200: TeamDetailResponse, ...errorResponses },
+    },
     handler: (request) => teams.get(actorOf(request), request.params.id),
   });
   app.patch('/admin/teams/:id', {
@@ -101,7 +133,13 @@ export const adminRoutes: FastifyPluginAsyncZod<{ users: UsersService; teams: Te
     handler: (request) => teams.update(actorOf(request), request.params.id, request.body),
   });
   app.delete('/admin/teams/:id', {
-    schema: { tags: teamTags, summary: 'Delete a team (soft)', security, params: IdParams, response: { 204: z.null(), ...errorResponses } },
+    schema: {
+      tags: teamTags,
+      summary: 'Delete a team (soft)',
+      security,
+      params: IdParams,
+      response: { 204: z.null(), ...errorResponses },
+    },
     handler: async (request, reply) => {
       await teams.remove(actorOf(request), request.params.id);
       return reply.status(204).send(null);

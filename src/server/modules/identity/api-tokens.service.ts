@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { AppError, notFound } from '../../platform/http/app-error.js';
-import { API_TOKEN_PREFIX, hashSecret } from './secrets.js';
 import type { IdentityContext } from './identity.context.js';
 import { type Actor, hasPermission, scopedPermissions } from './identity.policy.js';
 import { presentApiToken } from './identity.presenter.js';
 import * as repo from './identity.repository.js';
 import type { CreateApiTokenBody } from './identity.schema.js';
+import { API_TOKEN_PREFIX, hashSecret } from './secrets.js';
 
 const INVALIDATE_CHANNEL = 'api-token-invalidated';
 const CACHE_TTL_MS = 30_000;
@@ -41,7 +41,8 @@ export class ApiTokenAuthenticator {
     if (!found) throw new AppError('TOKEN_INVALID', 'API token is invalid');
     const { token: row, user } = found;
     if (row.revokedAt) throw new AppError('TOKEN_REVOKED', 'API token has been revoked');
-    if (row.expiresAt && row.expiresAt.getTime() <= now) throw new AppError('TOKEN_EXPIRED', 'API token has expired');
+    if (row.expiresAt && row.expiresAt.getTime() <= now)
+      throw new AppError('TOKEN_EXPIRED', 'API token has expired');
     if (!user.isActive) throw new AppError('TOKEN_REVOKED', 'The account is deactivated');
     const actor: Actor = {
       userId: user.id,
@@ -68,11 +69,14 @@ export class ApiTokensService {
   ) {}
 
   async create(actor: Actor, input: z.output<typeof CreateApiTokenBody>) {
-    if (!hasPermission(actor, 'api_tokens:manage')) throw new AppError('FORBIDDEN', 'You may not create API tokens');
+    if (!hasPermission(actor, 'api_tokens:manage'))
+      throw new AppError('FORBIDDEN', 'You may not create API tokens');
     if (actor.apiTokenId) throw new AppError('FORBIDDEN', 'API tokens cannot create API tokens');
     const outside = input.scopes.filter((scope) => !actor.permissions.has(scope));
     if (outside.length > 0) {
-      throw new AppError('FORBIDDEN', 'A token cannot hold permissions its owner lacks', { details: { scopes: outside } });
+      throw new AppError('FORBIDDEN', 'A token cannot hold permissions its owner lacks', {
+        details: { scopes: outside },
+      });
     }
     const secret = `${API_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
     const row = await this.context.database.withOrg(actor.orgId, (tx) =>

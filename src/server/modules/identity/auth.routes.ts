@@ -3,15 +3,14 @@ import { z } from 'zod';
 import { errorResponses } from '../../platform/http/route-helpers.js';
 import type { AuthService } from './auth.service.js';
 import { actorOf, clientOf } from './identity.http.js';
-import { LoginBody, LogoutBody, RefreshBody, TokenPair } from './identity.schema.js';
+import { LoginBody, RefreshBody, SignupBody, SignupResponse, TokenPair } from './identity.schema.js';
 import type { OrganizationsService } from './organizations.service.js';
-import { SignupBody, SignupResponse } from './identity.schema.js';
 
 /** Sign-in, refresh, sign-out and organisation sign-up. */
-export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService; organizations: OrganizationsService }> = async (
-  app,
-  { auth, organizations },
-) => {
+export const authRoutes: FastifyPluginAsyncZod<{
+  auth: AuthService;
+  organizations: OrganizationsService;
+}> = async (app, { auth, organizations }) => {
   app.post('/auth/login', {
     config: { public: true },
     schema: {
@@ -39,7 +38,6 @@ export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService; organization
       tags: ['auth'],
       summary: 'Sign out: end this session (refresh and access tokens)',
       security: [{ bearer: [] }],
-      body: LogoutBody,
       response: { 204: z.null(), ...errorResponses },
     },
     handler: async (request, reply) => {
@@ -56,6 +54,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService; organization
       body: SignupBody,
       response: { 201: SignupResponse, ...errorResponses },
     },
-    handler: async (request, reply) => reply.status(201).send(await organizations.signup(request.body, clientOf(request))),
+    handler: async (request, reply) =>
+      reply.status(201).send(await organizations.signup(request.body, clientOf(request))),
   });
 };

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
+import { newId } from '../../platform/db/columns.js';
 import type { Executor } from '../../platform/db/database.js';
 import { recordEvent } from '../../platform/events/events.js';
 import { AppError } from '../../platform/http/app-error.js';
@@ -9,7 +10,6 @@ import { SessionReuseDetected } from './identity.events.js';
 import { type Actor, ROLE_PERMISSIONS } from './identity.policy.js';
 import * as repo from './identity.repository.js';
 import type { LoginBody, TokenPair } from './identity.schema.js';
-import { newId } from '../../platform/db/columns.js';
 import { verifyPassword } from './passwords.js';
 import { API_TOKEN_PREFIX, hashSecret, REFRESH_TOKEN_PREFIX } from './secrets.js';
 
@@ -35,9 +35,14 @@ export class AuthService {
         retryAfterSeconds: Math.max(1, Math.ceil(ttl / 1000)),
       });
     }
-    const candidates = await database.transaction((tx) => repo.findSignInCandidates(tx, input.email, input.org));
+    const candidates = await database.transaction((tx) =>
+      repo.findSignInCandidates(tx, input.email, input.org),
+    );
     if (candidates.length > 1) {
-      throw new AppError('ORG_REQUIRED', 'This e-mail belongs to several organisations; send "org" (its slug)');
+      throw new AppError(
+        'ORG_REQUIRED',
+        'This e-mail belongs to several organisations; send "org" (its slug)',
+      );
     }
     const candidate = candidates[0];
     const valid = await verifyPassword(candidate?.user.passwordHash, input.password);
@@ -58,7 +63,12 @@ export class AuthService {
     return this.issuePair(tx, user, newId(), client);
   }
 
-  private async issuePair(tx: Executor, user: repo.UserRow, familyId: string, client: ClientInfo): Promise<Tokens> {
+  private async issuePair(
+    tx: Executor,
+    user: repo.UserRow,
+    familyId: string,
+    client: ClientInfo,
+  ): Promise<Tokens> {
     const { config, tokens } = this.context;
     const refreshToken = `${REFRESH_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
     await repo.insertRefreshToken(tx, {
@@ -70,7 +80,12 @@ export class AuthService {
       ip: client.ip ?? null,
       userAgent: client.userAgent?.slice(0, 500) ?? null,
     });
-    const accessToken = await tokens.sign({ userId: user.id, orgId: user.orgId, role: user.role, sessionId: familyId });
+    const accessToken = await tokens.sign({
+      userId: user.id,
+      orgId: user.orgId,
+      role: user.role,
+      sessionId: familyId,
+    });
     return { accessToken, refreshToken, expiresIn: tokens.expiresIn, tokenType: 'Bearer' };
   }
 
@@ -86,16 +101,26 @@ export class AuthService {
       if (row.revokedAt) return { error: new AppError('TOKEN_REVOKED', 'Refresh token has been revoked') };
       if (row.usedAt) {
         await repo.revokeRefreshFamily(tx, row.familyId);
-        await recordEvent(tx, SessionReuseDetected, { orgId: row.orgId, actorId: row.userId, requestId: client.requestId }, row.userId, {
-          familyId: row.familyId,
-          ip: client.ip ?? null,
-        });
+        await recordEvent(
+          tx,
+          SessionReuseDetected,
+          { orgId: row.orgId, actorId: row.userId, requestId: client.requestId },
+          row.userId,
+          {
+            familyId: row.familyId,
+            ip: client.ip ?? null,
+          },
+        );
         return {
           revokedFamily: row.familyId,
-          error: new AppError('TOKEN_REVOKED', 'Refresh token was already used; the session has been revoked'),
+          error: new AppError(
+            'TOKEN_REVOKED',
+            'Refresh token was already used; the session has been revoked',
+          ),
         };
       }
-      if (row.expiresAt.getTime() <= Date.now()) return { error: new AppError('TOKEN_EXPIRED', 'Refresh token has expired') };
+      if (row.expiresAt.getTime() <= Date.now())
+        return { error: new AppError('TOKEN_EXPIRED', 'Refresh token has expired') };
       const user = await repo.findUser(tx, row.orgId, row.userId);
       if (!user?.isActive) return { error: new AppError('TOKEN_REVOKED', 'The account is deactivated') };
       await repo.markRefreshTokenUsed(tx, row.id);
@@ -117,7 +142,8 @@ export class AuthService {
 
   /** Resolves an `Authorization` header value to the actor; throws 401 errors. */
   async authenticate(authorization: string | undefined, requestId?: string): Promise<Actor> {
-    if (!authorization) throw new AppError('UNAUTHENTICATED', 'Authentication required: send Authorization: Bearer <token>');
+    if (!authorization)
+      throw new AppError('UNAUTHENTICATED', 'Authentication required: send Authorization: Bearer <token>');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match) throw new AppError('UNAUTHENTICATED', 'Authorization header must be "Bearer <token>"');
     const token = match[1]!;

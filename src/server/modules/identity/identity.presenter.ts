@@ -1,6 +1,11 @@
 import type { z } from 'zod';
 import type { ApiTokenRow, OrganizationRow, TeamRow, UserRow } from './identity.repository.js';
-import type { ApiTokenResponse, OrganizationResponse, TeamResponse, UserResponse } from './identity.schema.js';
+import type {
+  ApiTokenResponse,
+  OrganizationResponse,
+  TeamResponse,
+  UserResponse,
+} from './identity.schema.js';
 
 const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
 

@@ -27,7 +27,10 @@ export async function findOrganization(tx: Executor, orgId: string) {
 }
 
 export async function slugExists(tx: Executor, slug: string): Promise<boolean> {
-  const [row] = await tx.select({ id: organizations.id }).from(organizations).where(eq(organizations.slug, slug));
+  const [row] = await tx
+    .select({ id: organizations.id })
+    .from(organizations)
+    .where(eq(organizations.slug, slug));
   return row !== undefined;
 }
 
@@ -100,12 +103,22 @@ function userConditions(orgId: string, filter: UserFilter): SQL | undefined {
   return and(...conditions);
 }
 
-export async function listUsers(tx: Executor, orgId: string, filter: UserFilter, page: { limit: number; offset: number }) {
+export async function listUsers(
+  tx: Executor,
+  orgId: string,
+  filter: UserFilter,
+  page: { limit: number; offset: number },
+) {
   const where = userConditions(orgId, filter);
-  const [rows, [total]] = await Promise.all([
-    tx.select().from(users).where(where).orderBy(asc(users.name), asc(users.id)).limit(page.limit).offset(page.offset),
-    tx.select({ n: count() }).from(users).where(where),
-  ]);
+  // Sequential on purpose: one transaction is one connection, which runs one query at a time.
+  const rows = await tx
+    .select()
+    .from(users)
+    .where(where)
+    .orderBy(asc(users.name), asc(users.id))
+    .limit(page.limit)
+    .offset(page.offset);
+  const [total] = await tx.select({ n: count() }).from(users).where(where);
   return { rows, total: total?.n ?? 0 };
 }
 
@@ -113,7 +126,9 @@ export async function updateUser(
   tx: Executor,
   orgId: string,
   userId: string,
-  values: Partial<Pick<UserRow, 'name' | 'role' | 'passwordHash' | 'isActive' | 'deactivatedAt' | 'lastLoginAt'>>,
+  values: Partial<
+    Pick<UserRow, 'name' | 'role' | 'passwordHash' | 'isActive' | 'deactivatedAt' | 'lastLoginAt'>
+  >,
 ) {
   const [row] = await tx
     .update(users)
@@ -156,19 +171,17 @@ export async function findTeamByName(tx: Executor, orgId: string, name: string) 
 
 export async function listTeams(tx: Executor, orgId: string, page: { limit: number; offset: number }) {
   const where = and(eq(teams.orgId, orgId), isNull(teams.deletedAt));
-  const [rows, [total]] = await Promise.all([
-    tx
-      .select({
-        team: teams,
-        memberCount: sql<number>`(select count(*)::int from ${teamMembers} where ${teamMembers.teamId} = ${teams.id})`,
-      })
-      .from(teams)
-      .where(where)
-      .orderBy(asc(teams.name), asc(teams.id))
-      .limit(page.limit)
-      .offset(page.offset),
-    tx.select({ n: count() }).from(teams).where(where),
-  ]);
+  const rows = await tx
+    .select({
+      team: teams,
+      memberCount: sql<number>`(select count(*)::int from ${teamMembers} where ${teamMembers.teamId} = ${teams.id})`,
+    })
+    .from(teams)
+    .where(where)
+    .orderBy(asc(teams.name), asc(teams.id))
+    .limit(page.limit)
+    .offset(page.offset);
+  const [total] = await tx.select({ n: count() }).from(teams).where(where);
   return { rows, total: total?.n ?? 0 };
 }
 
@@ -236,7 +249,11 @@ export async function existingUserIds(tx: Executor, orgId: string, userIds: stri
   return rows.map((row) => row.id);
 }
 
-export async function addMemberships(tx: Executor, orgId: string, pairs: Array<{ teamId: string; userId: string }>) {
+export async function addMemberships(
+  tx: Executor,
+  orgId: string,
+  pairs: Array<{ teamId: string; userId: string }>,
+) {
   if (pairs.length === 0) return;
   await tx
     .insert(teamMembers)
@@ -244,13 +261,23 @@ export async function addMemberships(tx: Executor, orgId: string, pairs: Array<{
     .onConflictDoNothing();
 }
 
-export async function removeUserMemberships(tx: Executor, orgId: string, userId: string, keepTeamIds: string[]) {
+export async function removeUserMemberships(
+  tx: Executor,
+  orgId: string,
+  userId: string,
+  keepTeamIds: string[],
+) {
   const conditions = [eq(teamMembers.orgId, orgId), eq(teamMembers.userId, userId)];
   if (keepTeamIds.length > 0) conditions.push(notInArray(teamMembers.teamId, keepTeamIds));
   await tx.delete(teamMembers).where(and(...conditions));
 }
 
-export async function removeTeamMemberships(tx: Executor, orgId: string, teamId: string, keepUserIds: string[]) {
+export async function removeTeamMemberships(
+  tx: Executor,
+  orgId: string,
+  teamId: string,
+  keepUserIds: string[],
+) {
   const conditions = [eq(teamMembers.orgId, orgId), eq(teamMembers.teamId, teamId)];
   if (keepUserIds.length > 0) conditions.push(notInArray(teamMembers.userId, keepUserIds));
   await tx.delete(teamMembers).where(and(...conditions));
@@ -264,7 +291,11 @@ export async function insertRefreshToken(tx: Executor, values: typeof refreshTok
 
 /** Locks the row so two concurrent refreshes of one token serialise (the second sees it used). */
 export async function lockRefreshToken(tx: Executor, tokenHash: string) {
-  const [row] = await tx.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)).for('update');
+  const [row] = await tx
+    .select()
+    .from(refreshTokens)
+    .where(eq(refreshTokens.tokenHash, tokenHash))
+    .for('update');
   return row;
 }
 
@@ -280,11 +311,17 @@ export async function revokeRefreshFamily(tx: Executor, familyId: string) {
 }
 
 /** Revokes every live refresh token of a user; returns the families touched. */
-export async function revokeUserRefreshTokens(tx: Executor, orgId: string, userId: string): Promise<string[]> {
+export async function revokeUserRefreshTokens(
+  tx: Executor,
+  orgId: string,
+  userId: string,
+): Promise<string[]> {
   const rows = await tx
     .update(refreshTokens)
     .set({ revokedAt: new Date() })
-    .where(and(eq(refreshTokens.orgId, orgId), eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)))
+    .where(
+      and(eq(refreshTokens.orgId, orgId), eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)),
+    )
     .returning({ familyId: refreshTokens.familyId });
   return [...new Set(rows.map((row) => row.familyId))];
 }

@@ -22,12 +22,16 @@ export const LoginBody = z
   .object({
     email: Email,
     password: z.string().min(1).max(256),
-    org: z.string().min(1).max(64).optional().describe('Organisation slug, when the e-mail exists in several'),
+    org: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('Organisation slug, when the e-mail exists in several'),
   })
   .strict();
 
 export const RefreshBody = z.object({ refreshToken: z.string().min(1).max(512) }).strict();
-export const LogoutBody = z.object({ refreshToken: z.string().min(1).max(512).optional() }).strict().optional();
 
 export const TokenPair = z
   .object({
@@ -43,7 +47,10 @@ export const SignupBody = z
     name: z.string().trim().min(2).max(120),
     slug: z
       .string()
-      .regex(/^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/, 'lower-case letters, digits and inner dashes, 1–48 chars')
+      .regex(
+        /^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$/,
+        'lower-case letters, digits and inner dashes, 1–48 chars',
+      )
       .optional(),
     adminEmail: Email,
     adminPassword: Password,
@@ -70,7 +77,10 @@ export const UserResponse = z
   })
   .meta({ id: 'User' });
 
-export const SignupResponse = TokenPair.extend({ organization: OrganizationResponse, user: UserResponse }).meta({
+export const SignupResponse = TokenPair.extend({
+  organization: OrganizationResponse,
+  user: UserResponse,
+}).meta({
   id: 'SignupResult',
 });
 

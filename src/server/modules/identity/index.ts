@@ -10,8 +10,8 @@ import { authRoutes } from './auth.routes.js';
 import { AuthService } from './auth.service.js';
 import type { IdentityContext } from './identity.context.js';
 import { registerAuthentication } from './identity.http.js';
-import { MeService, ProfileCache } from './me.service.js';
 import { meRoutes } from './me.routes.js';
+import { MeService, ProfileCache } from './me.service.js';
 import { OrganizationsService } from './organizations.service.js';
 import { Revocations } from './revocations.js';
 import { type KeyRing, loadKeyRing } from './signing-keys.js';
@@ -19,7 +19,15 @@ import { TeamsService } from './teams.service.js';
 import { UsersService } from './users.service.js';
 
 export { actorOf, clientOf } from './identity.http.js';
-export { type Actor, hasPermission, type Permission, PERMISSIONS, ROLE_PERMISSIONS, type Role, ROLES } from './identity.policy.js';
+export {
+  type Actor,
+  hasPermission,
+  PERMISSIONS,
+  type Permission,
+  ROLE_PERMISSIONS,
+  ROLES,
+  type Role,
+} from './identity.policy.js';
 export { seedDemo } from './seed.js';
 
 /** The identity module: accounts, teams, sessions, tokens and the authentication hook. */
@@ -47,7 +55,11 @@ export async function createIdentityModule(platform: {
   const keys = await loadKeyRing(platform.database, config.jwtPrivateKey);
   const tokens = new AccessTokens(keys, config.publicUrl, config.accessTokenTtlSeconds);
   // Entries outlive the longest access token by a minute, to cover clock skew between processes.
-  const revocations = new Revocations(platform.store, platform.pubsub, (config.accessTokenTtlSeconds + 60) * 1000);
+  const revocations = new Revocations(
+    platform.store,
+    platform.pubsub,
+    (config.accessTokenTtlSeconds + 60) * 1000,
+  );
   const context: IdentityContext = { ...platform, tokens, revocations };
   const profiles = new ProfileCache(platform.pubsub);
   const authenticator = new ApiTokenAuthenticator(context);
@@ -64,10 +76,14 @@ export async function createIdentityModule(platform: {
     keys,
     async register(app) {
       registerAuthentication(app, auth);
-      app.get('/.well-known/jwks.json', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => {
-        reply.header('cache-control', 'public, max-age=300');
-        return keys.jwks;
-      });
+      app.get(
+        '/.well-known/jwks.json',
+        { config: { public: true }, schema: { hide: true } },
+        async (_request, reply) => {
+          reply.header('cache-control', 'public, max-age=300');
+          return keys.jwks;
+        },
+      );
       await app.register(
         async (api) => {
           await api.register(authRoutes, { auth, organizations: module.organizations });

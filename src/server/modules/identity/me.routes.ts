@@ -3,7 +3,13 @@ import { z } from 'zod';
 import { errorResponses } from '../../platform/http/route-helpers.js';
 import type { ApiTokensService } from './api-tokens.service.js';
 import { actorOf } from './identity.http.js';
-import { ApiTokenResponse, CreateApiTokenBody, CreatedApiTokenResponse, IdParams, MeResponse } from './identity.schema.js';
+import {
+  ApiTokenResponse,
+  CreateApiTokenBody,
+  CreatedApiTokenResponse,
+  IdParams,
+  MeResponse,
+} from './identity.schema.js';
 import type { MeService } from './me.service.js';
 
 const security = [{ bearer: [] }];
@@ -41,7 +47,8 @@ export const meRoutes: FastifyPluginAsyncZod<{ me: MeService; apiTokens: ApiToke
       body: CreateApiTokenBody,
       response: { 201: CreatedApiTokenResponse, ...errorResponses },
     },
-    handler: async (request, reply) => reply.status(201).send(await apiTokens.create(actorOf(request), request.body)),
+    handler: async (request, reply) =>
+      reply.status(201).send(await apiTokens.create(actorOf(request), request.body)),
   });
 
   app.delete('/me/api-tokens/:id', {

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { PubSub } from '../../platform/pubsub/pubsub.port.js';
 import { AppError } from '../../platform/http/app-error.js';
+import type { PubSub } from '../../platform/pubsub/pubsub.port.js';
 import type { IdentityContext } from './identity.context.js';
 import type { Actor } from './identity.policy.js';
 import * as repo from './identity.repository.js';
@@ -56,11 +56,9 @@ export class MeService {
     let profile = this.profiles.get(actor.userId);
     if (!profile) {
       profile = await this.context.database.withOrg(actor.orgId, async (tx) => {
-        const [user, org, teams] = await Promise.all([
-          repo.findUser(tx, actor.orgId, actor.userId),
-          repo.findOrganization(tx, actor.orgId),
-          repo.teamsOfUser(tx, actor.orgId, actor.userId),
-        ]);
+        const user = await repo.findUser(tx, actor.orgId, actor.userId);
+        const org = await repo.findOrganization(tx, actor.orgId);
+        const teams = await repo.teamsOfUser(tx, actor.orgId, actor.userId);
         if (!user?.isActive || !org) throw new AppError('TOKEN_REVOKED', 'The account is no longer active');
         return {
           user: { id: user.id, email: user.email, name: user.name },

@@ -30,7 +30,8 @@ export class OrganizationsService {
   ) {}
 
   async signup(input: z.output<typeof SignupBody>, client: ClientInfo) {
-    if (!this.context.config.allowSignup) throw new AppError('SIGNUP_DISABLED', 'Sign-up is disabled on this server');
+    if (!this.context.config.allowSignup)
+      throw new AppError('SIGNUP_DISABLED', 'Sign-up is disabled on this server');
     const passwordHash = await hashPassword(input.adminPassword);
     return this.context.database.transaction(async (tx) => {
       const slug = input.slug ?? (await this.freeSlug(tx, slugify(input.name)));
@@ -46,8 +47,16 @@ export class OrganizationsService {
         passwordHash,
       });
       const origin = { orgId: org.id, actorId: admin.id, requestId: client.requestId };
-      await recordEvent(tx, OrganizationCreated, origin, org.id, { name: org.name, slug, adminUserId: admin.id });
-      await recordEvent(tx, UserCreated, origin, admin.id, { email: admin.email, role: admin.role, teamIds: [] });
+      await recordEvent(tx, OrganizationCreated, origin, org.id, {
+        name: org.name,
+        slug,
+        adminUserId: admin.id,
+      });
+      await recordEvent(tx, UserCreated, origin, admin.id, {
+        email: admin.email,
+        role: admin.role,
+        teamIds: [],
+      });
       const tokens = await this.auth.startSession(tx, admin, client);
       return { ...tokens, organization: presentOrganization(org), user: presentUser(admin, []) };
     });

@@ -24,7 +24,11 @@ export class Revocations {
 
   async start(): Promise<void> {
     this.unsubscribe = await this.pubsub.subscribe(CHANNEL, (message) => {
-      const { key, value, expiresAt } = JSON.parse(message) as { key: string; value: number; expiresAt: number };
+      const { key, value, expiresAt } = JSON.parse(message) as {
+        key: string;
+        value: number;
+        expiresAt: number;
+      };
       this.remember(key, value, expiresAt);
     });
     const now = Date.now();

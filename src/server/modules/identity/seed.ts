@@ -77,10 +77,16 @@ export async function seedDemo(
         org.id,
         teamIds.map((teamId) => ({ teamId, userId: row.id })),
       );
-      await recordEvent(tx, UserCreated, { orgId: org.id }, row.id, { email: row.email, role: row.role, teamIds });
+      await recordEvent(tx, UserCreated, { orgId: org.id }, row.id, {
+        email: row.email,
+        role: row.role,
+        teamIds,
+      });
     }
     for (const [name, teamId] of teams) {
-      const memberIds = DEMO_USERS.filter((user) => user.teams.includes(name)).map((user) => ids.get(user.key)!);
+      const memberIds = DEMO_USERS.filter((user) => user.teams.includes(name)).map(
+        (user) => ids.get(user.key)!,
+      );
       await recordEvent(tx, TeamCreated, { orgId: org.id }, teamId, { name, memberIds });
     }
     await recordEvent(tx, OrganizationCreated, { orgId: org.id }, org.id, {

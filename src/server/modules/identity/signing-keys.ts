@@ -5,8 +5,8 @@ import {
   generateKeyPair,
   importJWK,
   importPKCS8,
-  type JWK,
   type CryptoKey as JoseKey,
+  type JWK,
 } from 'jose';
 import type { Database } from '../../platform/db/database.js';
 import { signingKeys } from './identity.table.js';

@@ -13,7 +13,8 @@ import type { CreateTeamBody, UpdateTeamBody } from './identity.schema.js';
 import type { ProfileCache } from './me.service.js';
 
 function assertAdmin(actor: Actor): void {
-  if (!hasPermission(actor, 'admin:teams')) throw new AppError('FORBIDDEN', 'Managing teams needs admin:teams');
+  if (!hasPermission(actor, 'admin:teams'))
+    throw new AppError('FORBIDDEN', 'Managing teams needs admin:teams');
 }
 
 const nameTaken = (name: string) => new AppError('NAME_TAKEN', `A team named "${name}" exists`);
@@ -49,7 +50,11 @@ export class TeamsService {
       const result = await this.context.database.withOrg(actor.orgId, async (tx) => {
         if (await repo.findTeamByName(tx, actor.orgId, input.name)) throw nameTaken(input.name);
         const memberIds = await this.checkUsers(tx, actor.orgId, input.memberIds);
-        const team = await repo.insertTeam(tx, { orgId: actor.orgId, name: input.name, description: input.description });
+        const team = await repo.insertTeam(tx, {
+          orgId: actor.orgId,
+          name: input.name,
+          description: input.description,
+        });
         await repo.addMemberships(
           tx,
           actor.orgId,
@@ -100,8 +105,12 @@ export class TeamsService {
             changes.memberIds = { from: before, to: memberIds };
           }
         }
-        if (Object.keys(changes).length > 0) await recordEvent(tx, TeamUpdated, this.origin(actor), teamId, { changes });
-        return { detail: await this.detail(tx, actor.orgId, teamId), touched: changes.name ? before : touched };
+        if (Object.keys(changes).length > 0)
+          await recordEvent(tx, TeamUpdated, this.origin(actor), teamId, { changes });
+        return {
+          detail: await this.detail(tx, actor.orgId, teamId),
+          touched: changes.name ? before : touched,
+        };
       });
       await this.profiles.invalidate(...result.touched);
       return result.detail;
@@ -137,7 +146,8 @@ export class TeamsService {
     const wanted = [...new Set(userIds)];
     const found = await repo.existingUserIds(tx, orgId, wanted);
     const missing = wanted.filter((id) => !found.includes(id));
-    if (missing.length > 0) throw new AppError('UNPROCESSABLE', 'Unknown user ids', { details: { userIds: missing } });
+    if (missing.length > 0)
+      throw new AppError('UNPROCESSABLE', 'Unknown user ids', { details: { userIds: missing } });
     return wanted;
   }
 

@@ -15,7 +15,8 @@ import type { ProfileCache } from './me.service.js';
 import { hashPassword } from './passwords.js';
 
 function assertAdmin(actor: Actor): void {
-  if (!hasPermission(actor, 'admin:users')) throw new AppError('FORBIDDEN', 'Managing users needs admin:users');
+  if (!hasPermission(actor, 'admin:users'))
+    throw new AppError('FORBIDDEN', 'Managing users needs admin:users');
 }
 
 /** Admin use cases on users: list, create, update role/teams/password, (de)activate. */
@@ -78,11 +79,16 @@ export class UsersService {
           actor.orgId,
           teamIds.map((teamId) => ({ teamId, userId: user.id })),
         );
-        await recordEvent(tx, UserCreated, this.origin(actor), user.id, { email: user.email, role: user.role, teamIds });
+        await recordEvent(tx, UserCreated, this.origin(actor), user.id, {
+          email: user.email,
+          role: user.role,
+          teamIds,
+        });
         return presentUser(user, teamIds);
       });
     } catch (error) {
-      if (isUniqueViolation(error)) throw new AppError('EMAIL_TAKEN', `A user with e-mail ${input.email} exists`);
+      if (isUniqueViolation(error))
+        throw new AppError('EMAIL_TAKEN', `A user with e-mail ${input.email} exists`);
       throw error;
     }
   }
@@ -116,7 +122,8 @@ export class UsersService {
           actor.orgId,
           teamIds.map((teamId) => ({ teamId, userId })),
         );
-        if ([...before].sort().join() !== [...teamIds].sort().join()) changes.teamIds = { from: before, to: teamIds };
+        if ([...before].sort().join() !== [...teamIds].sort().join())
+          changes.teamIds = { from: before, to: teamIds };
       }
       if (Object.keys(changes).length > 0) {
         await recordEvent(tx, UserUpdated, this.origin(actor), userId, { changes });
@@ -137,7 +144,10 @@ export class UsersService {
       if (!existing) throw notFound('User');
       if (!existing.isActive) return existing;
       if (existing.role === 'admin') await this.keepAnAdmin(tx, actor.orgId);
-      const updated = await repo.updateUser(tx, actor.orgId, userId, { isActive: false, deactivatedAt: new Date() });
+      const updated = await repo.updateUser(tx, actor.orgId, userId, {
+        isActive: false,
+        deactivatedAt: new Date(),
+      });
       await recordEvent(tx, UserDeactivated, this.origin(actor), userId, { email: existing.email });
       return updated!;
     });
@@ -180,7 +190,8 @@ export class UsersService {
     const wanted = [...new Set(teamIds)];
     const found = await repo.existingTeamIds(tx, orgId, wanted);
     const missing = wanted.filter((id) => !found.includes(id));
-    if (missing.length > 0) throw new AppError('UNPROCESSABLE', 'Unknown team ids', { details: { teamIds: missing } });
+    if (missing.length > 0)
+      throw new AppError('UNPROCESSABLE', 'Unknown team ids', { details: { teamIds: missing } });
     return wanted;
   }
 

@@ -24,7 +24,13 @@ const QueueCountsResponse = z.object({
   driver: z.enum(['memory', 'bullmq']),
   queues: z.record(
     z.string(),
-    z.object({ waiting: z.number(), active: z.number(), delayed: z.number(), failed: z.number(), completed: z.number() }),
+    z.object({
+      waiting: z.number(),
+      active: z.number(),
+      delayed: z.number(),
+      failed: z.number(),
+      completed: z.number(),
+    }),
   ),
 });
 
@@ -32,16 +38,22 @@ const security = [{ bearer: [] }];
 const tags = ['admin: jobs'];
 
 function assertJobsAdmin(actor: Actor): void {
-  if (!hasPermission(actor, 'admin:jobs')) throw new AppError('FORBIDDEN', 'Job administration needs admin:jobs');
+  if (!hasPermission(actor, 'admin:jobs'))
+    throw new AppError('FORBIDDEN', 'Job administration needs admin:jobs');
 }
 
 /** Queue state and dead letters for admins: nothing fails out of sight. */
-export const operationsRoutes: FastifyPluginAsyncZod<{ deadLetters: DeadLetterStore; jobs: JobQueue }> = async (
-  app,
-  { deadLetters, jobs },
-) => {
+export const operationsRoutes: FastifyPluginAsyncZod<{
+  deadLetters: DeadLetterStore;
+  jobs: JobQueue;
+}> = async (app, { deadLetters, jobs }) => {
   app.get('/admin/jobs/queues', {
-    schema: { tags, summary: 'Jobs per queue and state', security, response: { 200: QueueCountsResponse, ...errorResponses } },
+    schema: {
+      tags,
+      summary: 'Jobs per queue and state',
+      security,
+      response: { 200: QueueCountsResponse, ...errorResponses },
+    },
     handler: async (request) => {
       assertJobsAdmin(actorOf(request));
       return { driver: jobs.driver, queues: await jobs.counts() };
@@ -51,7 +63,7 @@ export const operationsRoutes: FastifyPluginAsyncZod<{ deadLetters: DeadLetterSt
   app.get('/admin/jobs/dead-letters', {
     schema: {
       tags,
-      summary: "Jobs of this organisation that failed every retry",
+      summary: 'Jobs of this organisation that failed every retry',
       security,
       querystring: PageQuery.strict(),
       response: { 200: listOf(DeadLetterResponse), ...errorResponses },
@@ -76,7 +88,13 @@ export const operationsRoutes: FastifyPluginAsyncZod<{ deadLetters: DeadLetterSt
 
   const IdParams = z.object({ id: z.uuid() }).strict();
   app.post('/admin/jobs/dead-letters/:id/replay', {
-    schema: { tags, summary: 'Run a dead job again', security, params: IdParams, response: { 202: z.null(), ...errorResponses } },
+    schema: {
+      tags,
+      summary: 'Run a dead job again',
+      security,
+      params: IdParams,
+      response: { 202: z.null(), ...errorResponses },
+    },
     handler: async (request, reply) => {
       const actor = actorOf(request);
       assertJobsAdmin(actor);
@@ -85,7 +103,13 @@ export const operationsRoutes: FastifyPluginAsyncZod<{ deadLetters: DeadLetterSt
     },
   });
   app.post('/admin/jobs/dead-letters/:id/discard', {
-    schema: { tags, summary: 'Discard a dead job', security, params: IdParams, response: { 204: z.null(), ...errorResponses } },
+    schema: {
+      tags,
+      summary: 'Discard a dead job',
+      security,
+      params: IdParams,
+      response: { 204: z.null(), ...errorResponses },
+    },
     handler: async (request, reply) => {
       const actor = actorOf(request);
       assertJobsAdmin(actor);

@@ -66,7 +66,8 @@ export class Database {
       return new Database('postgres', drizzlePostgres({ client: pool }) as unknown as Executor, pool);
     }
     const dataDir = options.dataDir ?? 'memory://';
-    if (!dataDir.startsWith('memory://')) fs.mkdirSync(path.dirname(path.resolve(dataDir)), { recursive: true });
+    if (!dataDir.startsWith('memory://'))
+      fs.mkdirSync(path.dirname(path.resolve(dataDir)), { recursive: true });
     const client = await PGlite.create({
       dataDir,
       ...(options.snapshot ? { loadDataDir: options.snapshot } : {}),

@@ -10,7 +10,11 @@ export interface EventType<S extends z.ZodType = z.ZodType> {
 }
 
 /** Declares an event type; the catalogue feeds jobs, sockets and webhooks alike. */
-export function defineEvent<S extends z.ZodType>(name: string, aggregateType: string, payload: S): EventType<S> {
+export function defineEvent<S extends z.ZodType>(
+  name: string,
+  aggregateType: string,
+  payload: S,
+): EventType<S> {
   return { name, aggregateType, payload };
 }
 

@@ -52,7 +52,10 @@ export class AppError extends Error {
 }
 
 function defaultMessage(code: ErrorCode): string {
-  return code.toLowerCase().replaceAll('_', ' ').replace(/^./, (first) => first.toUpperCase());
+  return code
+    .toLowerCase()
+    .replaceAll('_', ' ')
+    .replace(/^./, (first) => first.toUpperCase());
 }
 
 /** Not found, phrased the same whether the row is missing or belongs to another tenant. */

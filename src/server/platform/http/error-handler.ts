@@ -38,7 +38,11 @@ function send(
     ...(details === undefined ? {} : { details }),
   };
   // The route's response schema does not describe errors; bypass its serializer.
-  return reply.status(statusCode).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
+  return reply
+    .status(statusCode)
+    .type('application/json; charset=utf-8')
+    .serializer(JSON.stringify)
+    .send(body);
 }
 
 /** Fastify's own error codes that are the client's fault, with our code for each. */

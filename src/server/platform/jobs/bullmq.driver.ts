@@ -62,6 +62,7 @@ export class BullMqJobQueue implements JobQueue {
   private readonly connection: Redis;
   private workerConnection: Redis | undefined;
   private readonly logger: BullMqJobQueueLogger;
+  private readonly reportedErrors = new WeakSet<Error>();
   private started = false;
   private closing: Promise<void> | undefined;
 
@@ -79,9 +80,7 @@ export class BullMqJobQueue implements JobQueue {
         prefix: this.options.prefix,
         defaultJobOptions: { removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED },
       });
-      queue.on('error', (error) =>
-        this.logger.error({ err: error, queue: definition.queue }, 'Job queue error'),
-      );
+      queue.on('error', (error) => this.reportError(error, { queue: definition.queue }));
       this.queues.set(definition.queue, queue);
     }
     this.definitions.set(definition.name, definition);
@@ -142,7 +141,7 @@ export class BullMqJobQueue implements JobQueue {
         prefix: this.options.prefix,
         concurrency: options.concurrency ?? 5,
       });
-      worker.on('error', (error) => this.logger.error({ err: error, queue: queueName }, 'Job worker error'));
+      worker.on('error', (error) => this.reportError(error, { queue: queueName }));
       this.workers.push(worker);
     }
   }
@@ -170,15 +169,12 @@ export class BullMqJobQueue implements JobQueue {
   private async shutdown(timeoutMs: number): Promise<void> {
     const workers = this.workers.map((worker) => worker.close());
     try {
-      await withTimeout(Promise.all(workers), timeoutMs, 'Workers did not finish their jobs in time');
+      await withTimeout(Promise.all(workers), timeoutMs, 'Workers did not finish their jobs');
     } catch (error) {
-      // Forcing leaves the running jobs' locks to expire, so another worker retries them as stalled.
-      this.logger.warn({ err: error, timeoutMs }, 'Forcing the job workers closed');
-      const forced = this.workers.map((worker) => worker.close(true));
-      await withTimeout(Promise.all(forced), FORCE_CLOSE_TIMEOUT_MS, 'Workers did not close').catch(
-        (forceError: unknown) =>
-          this.logger.warn({ err: forceError }, 'Job workers did not close; disconnecting'),
-      );
+      // BullMQ cannot force a close already under way. Dropping the connections below stops
+      // the workers; the running jobs' locks then expire and another worker retries them.
+      this.logger.warn({ err: error, timeoutMs }, 'Closing the job workers with jobs still running');
+      await Promise.all(this.workers.map((worker) => this.dropBlockingConnection(worker)));
     }
     const queues = [...this.queues.values()].map((queue) => queue.close());
     await withTimeout(Promise.all(queues), FORCE_CLOSE_TIMEOUT_MS, 'Queues did not close').catch(
@@ -194,15 +190,30 @@ export class BullMqJobQueue implements JobQueue {
     }
   }
 
+  private async dropBlockingConnection(worker: Worker<Envelope>): Promise<void> {
+    const blocking = worker.getBackend().blockingClient;
+    if (!blocking) return;
+    try {
+      (await withTimeout(blocking, FORCE_CLOSE_TIMEOUT_MS, 'Blocking connection not ready')).disconnect();
+    } catch (error) {
+      this.logger.warn({ err: error, queue: worker.name }, 'Could not drop a worker connection');
+    }
+  }
+
   private connect(role: string, maxRetriesPerRequest: number | null): Redis {
     const connection = new Redis(this.options.redisUrl, {
       maxRetriesPerRequest,
       connectionName: `jobs-${role}`,
     });
-    connection.on('error', (error) =>
-      this.logger.warn({ err: error, role }, 'Job queue Redis connection error'),
-    );
+    connection.on('error', (error: Error) => this.reportError(error, { role }));
     return connection;
+  }
+
+  /** BullMQ re-emits its connection's errors on every queue and worker; one line per error is enough. */
+  private reportError(error: Error, details: object): void {
+    if (this.reportedErrors.has(error)) return;
+    this.reportedErrors.add(error);
+    this.logger.error({ err: error, ...details }, 'Job queue Redis error');
   }
 
   private definitionOf(name: string): JobDefinition {

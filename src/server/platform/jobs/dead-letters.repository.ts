@@ -43,7 +43,11 @@ export class DeadLetterStore {
 
   async list(orgId: string, page: { limit: number; offset: number }) {
     return this.database.withOrg(orgId, async (tx) => {
-      const where = and(eq(deadLetters.orgId, orgId), isNull(deadLetters.replayedAt), isNull(deadLetters.discardedAt));
+      const where = and(
+        eq(deadLetters.orgId, orgId),
+        isNull(deadLetters.replayedAt),
+        isNull(deadLetters.discardedAt),
+      );
       const rows = await tx
         .select()
         .from(deadLetters)
