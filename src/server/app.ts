@@ -90,14 +90,14 @@ export async function buildApp(platform: Platform): Promise<BuiltApp> {
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
+  // swagger-ui's own routes are public; the hook must exist before the plugin adds them.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/api/docs')) route.config = { ...(route.config ?? {}), public: true };
+  });
   await app.register(swaggerUi, {
     routePrefix: '/api/docs',
     uiConfig: { deepLinking: true },
     staticCSP: true,
-  });
-  // swagger-ui's own routes are public; mark them before the auth hook sees them.
-  app.addHook('onRoute', (route) => {
-    if (route.url.startsWith('/api/docs')) route.config = { ...(route.config ?? {}), public: true };
   });
 
   const identity = await createIdentityModule(platform);

@@ -132,7 +132,7 @@ export async function updateUser(
 ) {
   const [row] = await tx
     .update(users)
-    .set(values)
+    .set({ ...values, updatedAt: new Date() })
     .where(and(eq(users.orgId, orgId), eq(users.id, userId)))
     .returning();
   return row;
@@ -193,7 +193,7 @@ export async function updateTeam(
 ) {
   const [row] = await tx
     .update(teams)
-    .set(values)
+    .set({ ...values, updatedAt: new Date() })
     .where(and(eq(teams.orgId, orgId), eq(teams.id, teamId), isNull(teams.deletedAt)))
     .returning();
   return row;

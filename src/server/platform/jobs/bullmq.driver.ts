@@ -1,6 +1,6 @@
 import { type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { CronExpressionParser } from 'cron-parser';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import {
   DEFAULT_RETRY,
@@ -45,6 +45,20 @@ const fallbackLogger: BullMqJobQueueLogger = {
 };
 
 /**
+ * The workers' connection. BullMQ duplicates it for each worker's blocking reads; keeping the
+ * copies lets close() drop them when Redis is gone and a graceful close cannot finish.
+ */
+class WorkerConnection extends Redis {
+  readonly copies: Redis[] = [];
+
+  override duplicate(override?: Partial<RedisOptions>): Redis {
+    const copy = super.duplicate(override);
+    this.copies.push(copy);
+    return copy;
+  }
+}
+
+/**
  * BullMQ (Redis) job queue: one BullMQ queue per named queue, workers only after `start()`,
  * cron schedules as BullMQ job schedulers keyed by the schedule key.
  *
@@ -60,7 +74,7 @@ export class BullMqJobQueue implements JobQueue {
   private readonly workers: Worker<Envelope>[] = [];
   /** Producer connection shared by the queues; a short retry budget makes enqueue fail fast without Redis. */
   private readonly connection: Redis;
-  private workerConnection: Redis | undefined;
+  private workerConnection: WorkerConnection | undefined;
   private readonly logger: BullMqJobQueueLogger;
   private readonly reportedErrors = new WeakSet<Error>();
   private started = false;
@@ -68,7 +82,11 @@ export class BullMqJobQueue implements JobQueue {
 
   constructor(private readonly options: BullMqJobQueueOptions) {
     this.logger = options.logger ?? fallbackLogger;
-    this.connection = this.connect('producer', 3);
+    this.connection = new Redis(options.redisUrl, {
+      maxRetriesPerRequest: 3,
+      connectionName: 'jobs-producer',
+    });
+    this.connection.on('error', (error: Error) => this.reportError(error, { role: 'producer' }));
   }
 
   define(definition: JobDefinition): void {
@@ -133,7 +151,11 @@ export class BullMqJobQueue implements JobQueue {
     if (this.started) return;
     this.started = true;
     // Workers block on Redis, so they get their own connection, which BullMQ requires to retry forever.
-    const connection = this.connect('worker', null);
+    const connection = new WorkerConnection(this.options.redisUrl, {
+      maxRetriesPerRequest: null,
+      connectionName: 'jobs-worker',
+    });
+    connection.on('error', (error: Error) => this.reportError(error, { role: 'worker' }));
     this.workerConnection = connection;
     for (const queueName of this.queues.keys()) {
       const worker = new Worker<Envelope>(queueName, (job) => this.process(job), {
@@ -168,45 +190,31 @@ export class BullMqJobQueue implements JobQueue {
 
   private async shutdown(timeoutMs: number): Promise<void> {
     const workers = this.workers.map((worker) => worker.close());
-    try {
-      await withTimeout(Promise.all(workers), timeoutMs, 'Workers did not finish their jobs');
-    } catch (error) {
-      // BullMQ cannot force a close already under way. Dropping the connections below stops
-      // the workers; the running jobs' locks then expire and another worker retries them.
-      this.logger.warn({ err: error, timeoutMs }, 'Closing the job workers with jobs still running');
-      await Promise.all(this.workers.map((worker) => this.dropBlockingConnection(worker)));
-    }
+    await withTimeout(Promise.all(workers), timeoutMs, 'Workers did not close').catch((error: unknown) => {
+      // BullMQ cannot force a close already under way; dropping the connections below stops the
+      // workers, and the running jobs' locks expire so that another worker retries them.
+      this.logger.warn(
+        { err: error, timeoutMs },
+        'Job workers still busy or Redis unreachable; disconnecting',
+      );
+    });
     const queues = [...this.queues.values()].map((queue) => queue.close());
     await withTimeout(Promise.all(queues), FORCE_CLOSE_TIMEOUT_MS, 'Queues did not close').catch(
       (error: unknown) => this.logger.warn({ err: error }, 'Job queues did not close; disconnecting'),
     );
-    for (const connection of [this.connection, this.workerConnection]) {
-      if (!connection) continue;
-      await withTimeout(connection.quit(), FORCE_CLOSE_TIMEOUT_MS, 'Redis QUIT timed out').catch(
-        (error: unknown) => this.logger.warn({ err: error }, 'Redis connection did not quit; disconnecting'),
-      );
-      // Also stops the reconnect loop when Redis is gone and QUIT never went out.
-      connection.disconnect();
-    }
-  }
-
-  private async dropBlockingConnection(worker: Worker<Envelope>): Promise<void> {
-    const blocking = worker.getBackend().blockingClient;
-    if (!blocking) return;
-    try {
-      (await withTimeout(blocking, FORCE_CLOSE_TIMEOUT_MS, 'Blocking connection not ready')).disconnect();
-    } catch (error) {
-      this.logger.warn({ err: error, queue: worker.name }, 'Could not drop a worker connection');
-    }
-  }
-
-  private connect(role: string, maxRetriesPerRequest: number | null): Redis {
-    const connection = new Redis(this.options.redisUrl, {
-      maxRetriesPerRequest,
-      connectionName: `jobs-${role}`,
-    });
-    connection.on('error', (error: Error) => this.reportError(error, { role }));
-    return connection;
+    const copies = this.workerConnection?.copies ?? [];
+    const connections = [this.connection, this.workerConnection, ...copies].filter((c) => c !== undefined);
+    await Promise.all(
+      connections.map(async (connection) => {
+        if (connection.status === 'ready') {
+          await withTimeout(connection.quit(), FORCE_CLOSE_TIMEOUT_MS, 'Redis QUIT').catch((error: unknown) =>
+            this.logger.warn({ err: error }, 'Redis connection did not quit; disconnecting'),
+          );
+        }
+        // Also ends the reconnect loop of a connection that never reached Redis.
+        connection.disconnect();
+      }),
+    );
   }
 
   /** BullMQ re-emits its connection's errors on every queue and worker; one line per error is enough. */
