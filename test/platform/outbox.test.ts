@@ -30,7 +30,7 @@ describe('transactional outbox', () => {
       queue: 'test',
       payload: EventEnvelope,
       async handle(envelope) {
-        delivered.push(envelope);
+        delivered.push(envelope as EventEnvelope);
       },
     });
     t.platform.subscriptions.on('test.pinged', 'test.on-pinged');
