@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -130,9 +131,16 @@ async function builtRunner(cleanup: Cleanup): Promise<Runner> {
   const outDir = path.join(ROOT, 'bench', 'dist', `build-${process.pid}`);
   cleanup.defer(`remove ${outDir}`, () => removeBuild(outDir));
   console.log(`(${reason}: compiling with tsconfig.build.json into ${path.relative(ROOT, outDir)})`);
-  const compile = spawnProcess(
+  const compile = spawnTracked(
+    cleanup,
     process.execPath,
-    [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir],
+    [
+      path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      'tsconfig.build.json',
+      '--outDir',
+      outDir,
+    ],
     {},
   );
   const { code } = await compile.exited;
@@ -192,8 +200,21 @@ export interface Spawned {
 
 const KEPT_LINES = 5_000;
 
+export interface SpawnOptions {
+  /**
+   * Send stdout to /dev/null instead of reading it: for servers logging every request,
+   * whose parsing would cost the benchmark process CPU. logRecords() then stays empty.
+   */
+  discardStdout?: boolean;
+}
+
 /** Spawns `command` in the repository root with the bench's environment plus `env`. */
-export function spawnProcess(command: string, args: string[], env: Record<string, string>): Spawned {
+export function spawnProcess(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  options: SpawnOptions = {},
+): Spawned {
   const lines: string[] = [];
   const records: Array<Record<string, unknown>> = [];
   const keep = (line: string, isStdout: boolean) => {
@@ -209,7 +230,7 @@ export function spawnProcess(command: string, args: string[], env: Record<string
   const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', options.discardStdout ? 'ignore' : 'pipe', 'pipe'],
   });
   if (child.pid === undefined) throw new Error(`could not spawn ${command} ${args.join(' ')}`);
   for (const [stream, isStdout] of [
@@ -267,13 +288,32 @@ export async function startNodeServer(
   cleanup: Cleanup,
   nodeArgs: string[],
   env: Record<string, string>,
+  options: SpawnOptions = {},
 ): Promise<NodeServer> {
   const port = await freePort();
-  const spawned = spawnProcess(process.execPath, nodeArgs, { ...env, PORT: String(port), HOST: '127.0.0.1' });
+  const spawned = spawnTracked(
+    cleanup,
+    process.execPath,
+    nodeArgs,
+    { ...env, PORT: String(port), HOST: '127.0.0.1' },
+    options,
+  );
+  return { ...spawned, port, baseUrl: `http://127.0.0.1:${port}` };
+}
+
+/** spawnProcess, and stop the process on cleanup (SIGTERM, then SIGKILL) if it still runs. */
+export function spawnTracked(
+  cleanup: Cleanup,
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  options: SpawnOptions = {},
+): Spawned {
+  const spawned = spawnProcess(command, args, env, options);
   cleanup.defer(`stop pid ${spawned.pid}`, async () => {
     if (spawned.isRunning()) await stopProcess(spawned);
   });
-  return { ...spawned, port, baseUrl: `http://127.0.0.1:${port}` };
+  return spawned;
 }
 
 /** Starts the Switchboard server with a runner and extra environment. */
@@ -281,13 +321,14 @@ export function startSwitchboard(
   cleanup: Cleanup,
   runner: Runner,
   env: Record<string, string>,
+  options: SpawnOptions = {},
 ): Promise<NodeServer> {
-  return startNodeServer(cleanup, runner.nodeArgs, env);
+  return startNodeServer(cleanup, runner.nodeArgs, env, options);
 }
 
 /** Runs a process to completion; throws with its output if it fails or takes too long. */
 export async function runToCompletion(spawned: Spawned, timeoutMs = 120_000): Promise<number> {
-  const outcome = await Promise.race([spawned.exited, sleep(timeoutMs).then(() => 'timeout' as const)]);
+  const outcome = await withinTimeout(spawned.exited, timeoutMs);
   if (outcome === 'timeout') {
     await stopProcess(spawned);
     throw new Error(`pid ${spawned.pid} did not finish within ${timeoutMs} ms:\n${spawned.tail()}`);
@@ -338,7 +379,7 @@ export async function stopProcess(spawned: Spawned, timeoutMs = 20_000): Promise
   const started = performance.now();
   if (!spawned.isRunning()) return { ...(await spawned.exited), ms: 0, killed: false };
   spawned.child.kill('SIGTERM');
-  const outcome = await Promise.race([spawned.exited, sleep(timeoutMs).then(() => 'timeout' as const)]);
+  const outcome = await withinTimeout(spawned.exited, timeoutMs);
   if (outcome !== 'timeout') return { ...outcome, ms: performance.now() - started, killed: false };
   spawned.child.kill('SIGKILL');
   return { ...(await spawned.exited), ms: performance.now() - started, killed: true };
@@ -349,7 +390,10 @@ export function warningsIn(spawned: Spawned): string[] {
   return spawned
     .logRecords()
     .filter((record) => typeof record.level === 'number' && record.level >= 40)
-    .map((record) => `[${record.level}] ${String(record.msg)}${record.err ? ` ${JSON.stringify(record.err)}` : ''}`);
+    .map(
+      (record) =>
+        `[${record.level}] ${String(record.msg)}${record.err ? ` ${JSON.stringify(record.err)}` : ''}`,
+    );
 }
 
 export function freePort(): Promise<number> {
@@ -370,9 +414,23 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** `promise`'s value, or 'timeout' after `ms`; the timer is cleared so it cannot hold the process open. */
+async function withinTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 // --- PostgreSQL and Redis ------------------------------------------------------------------
 
-export const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const POSTGRES_ADMIN_URL =
+  process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** Whether PostgreSQL and Redis answer; `detail` says what failed otherwise. */
@@ -410,7 +468,9 @@ export async function createServicesEnv(cleanup: Cleanup): Promise<Record<string
   const database = `sb_bench_${process.pid}_${servicesCount}`;
   const prefix = `sbbench-${process.pid}-${servicesCount}`;
   await adminQuery(`create database ${database}`);
-  cleanup.defer(`drop database ${database}`, () => adminQuery(`drop database if exists ${database} with (force)`));
+  cleanup.defer(`drop database ${database}`, () =>
+    adminQuery(`drop database if exists ${database} with (force)`),
+  );
   cleanup.defer(`delete Redis keys ${prefix}*`, () => deleteRedisKeys(prefix));
   const url = new URL(POSTGRES_ADMIN_URL);
   url.pathname = `/${database}`;
@@ -531,7 +591,10 @@ function readProcFile(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ESRCH')
+    if (
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ||
+      (error as NodeJS.ErrnoException).code === 'ESRCH'
+    )
       return undefined;
     throw error;
   }
@@ -542,6 +605,16 @@ export function machineSummary(): string {
   const cpus = os.cpus();
   const memoryGb = os.totalmem() / 1024 ** 3;
   return `${os.availableParallelism()} CPU (${cpus[0]?.model ?? 'unknown'}), ${memoryGb.toFixed(1)} GB RAM, node ${process.version}`;
+}
+
+/**
+ * The 1- and 5-minute load averages, flagged when other work competes for the CPUs: the
+ * benchmarks share the machine with whatever else runs, and say so next to their figures.
+ */
+export function loadNote(): string {
+  const [one = 0, five = 0] = os.loadavg();
+  const busy = one > 0.5 ? ' (other processes are busy: figures are noisier than on an idle machine)' : '';
+  return `load average ${one.toFixed(2)} (1 min), ${five.toFixed(2)} (5 min)${busy}`;
 }
 
 // --- numbers and tables --------------------------------------------------------------------
@@ -570,13 +643,14 @@ export function printTable(headers: string[], rows: string[][]): void {
   const widths = headers.map((header, column) =>
     Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
   );
-  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
   console.log(line(headers));
   console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
   for (const row of rows) console.log(line(row));
 }
 
-/** Random password of at least 12 characters for SEED_ADMIN_PASSWORD. */
+/** A random SEED_ADMIN_PASSWORD (the server wants at least 12 characters). */
 export function benchPassword(): string {
-  return `bench-${Math.random().toString(36).slice(2)}-${process.pid}`;
+  return `bench-${randomBytes(12).toString('base64url')}`;
 }

@@ -96,7 +96,7 @@ describe('sign-in and tokens', () => {
 
   it('rejects an expired access token', async () => {
     const { SignJWT } = await import('jose');
-    const key = t.identity.keys.current;
+    const key = (await t.identity.keys()).current;
     const expired = await new SignJWT({
       org: org.orgId,
       role: 'admin',

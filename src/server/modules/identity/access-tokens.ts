@@ -28,24 +28,33 @@ export class AccessTokens {
   private static readonly CACHE_LIMIT = 20_000;
 
   constructor(
-    private readonly keys: KeyRing,
+    private readonly keys: () => Promise<KeyRing>,
     private readonly issuer: string,
     private readonly ttlSeconds: number,
   ) {}
+
+  /**
+   * Loads the signing keys. Call before opening a transaction that signs: on the embedded
+   * engine a first key load inside a transaction would wait for that same transaction.
+   */
+  async prepare(): Promise<void> {
+    await this.keys();
+  }
 
   get expiresIn(): number {
     return this.ttlSeconds;
   }
 
   async sign(subject: { userId: string; orgId: string; role: string; sessionId: string }): Promise<string> {
+    const keys = await this.keys();
     return new SignJWT({ org: subject.orgId, role: subject.role, sid: subject.sessionId, iatms: Date.now() })
-      .setProtectedHeader({ alg: 'ES256', kid: this.keys.current.kid, typ: 'at+jwt' })
+      .setProtectedHeader({ alg: 'ES256', kid: keys.current.kid, typ: 'at+jwt' })
       .setSubject(subject.userId)
       .setIssuer(this.issuer)
       .setAudience(AUDIENCE)
       .setIssuedAt()
       .setExpirationTime(`${this.ttlSeconds}s`)
-      .sign(this.keys.current.privateKey);
+      .sign(keys.current.privateKey);
   }
 
   /** Verifies signature, issuer, audience and expiry; throws TOKEN_INVALID / TOKEN_EXPIRED. */
@@ -56,12 +65,13 @@ export class AccessTokens {
       this.cache.delete(token);
       throw new AppError('TOKEN_EXPIRED', 'Access token has expired');
     }
+    const keys = await this.keys();
     let payload: unknown;
     try {
       ({ payload } = await jwtVerify(
         token,
         async (header) => {
-          const key = header.kid ? this.keys.verification.get(header.kid) : undefined;
+          const key = header.kid ? keys.verification.get(header.kid) : undefined;
           if (!key) throw new AppError('TOKEN_INVALID', 'Access token was signed by an unknown key');
           return key;
         },

@@ -51,6 +51,7 @@ export class AuthService {
       throw new AppError('INVALID_CREDENTIALS', 'E-mail or password is incorrect');
     }
     await store.delete(throttleKey);
+    await this.context.tokens.prepare();
     const { user } = candidate;
     return database.transaction(async (tx) => {
       await repo.updateUser(tx, user.orgId, user.id, { lastLoginAt: new Date() });
@@ -95,6 +96,7 @@ export class AuthService {
    */
   async refresh(refreshToken: string, client: ClientInfo): Promise<Tokens> {
     const { database, revocations } = this.context;
+    await this.context.tokens.prepare();
     const outcome = await database.transaction(async (tx) => {
       const row = await repo.lockRefreshToken(tx, hashSecret(refreshToken));
       if (!row) return { error: new AppError('TOKEN_INVALID', 'Refresh token is invalid') };

@@ -14,7 +14,7 @@ import { meRoutes } from './me.routes.js';
 import { MeService, ProfileCache } from './me.service.js';
 import { OrganizationsService } from './organizations.service.js';
 import { Revocations } from './revocations.js';
-import { type KeyRing, loadKeyRing } from './signing-keys.js';
+import { type KeyRing, lazyKeyRing } from './signing-keys.js';
 import { TeamsService } from './teams.service.js';
 import { UsersService } from './users.service.js';
 
@@ -38,7 +38,8 @@ export interface IdentityModule {
   teams: TeamsService;
   apiTokens: ApiTokensService;
   me: MeService;
-  keys: KeyRing;
+  /** The ES256 key ring, loaded from the database on first use. */
+  keys: () => Promise<KeyRing>;
   /** Installs the authentication hook, the JWKS document and the module's routes. */
   register(app: FastifyInstance): Promise<void>;
   stop(): Promise<void>;
@@ -52,7 +53,7 @@ export async function createIdentityModule(platform: {
   logger: Logger;
 }): Promise<IdentityModule> {
   const { config } = platform;
-  const keys = await loadKeyRing(platform.database, config.jwtPrivateKey);
+  const keys = lazyKeyRing(platform.database, config.jwtPrivateKey);
   const tokens = new AccessTokens(keys, config.publicUrl, config.accessTokenTtlSeconds);
   // Entries outlive the longest access token by a minute, to cover clock skew between processes.
   const revocations = new Revocations(
@@ -65,6 +66,12 @@ export async function createIdentityModule(platform: {
   const authenticator = new ApiTokenAuthenticator(context);
   const auth = new AuthService(context, authenticator);
   await Promise.all([revocations.start(), profiles.start(), authenticator.start()]);
+  await tokens.prepare().catch((error: unknown) => {
+    platform.logger.warn(
+      { err: error },
+      'signing keys not loaded yet (migrations pending?); will retry on first use',
+    );
+  });
 
   const module: IdentityModule = {
     auth,
@@ -81,7 +88,7 @@ export async function createIdentityModule(platform: {
         { config: { public: true }, schema: { hide: true } },
         async (_request, reply) => {
           reply.header('cache-control', 'public, max-age=300');
-          return keys.jwks;
+          return (await keys()).jwks;
         },
       );
       await app.register(

@@ -33,6 +33,7 @@ export class OrganizationsService {
     if (!this.context.config.allowSignup)
       throw new AppError('SIGNUP_DISABLED', 'Sign-up is disabled on this server');
     const passwordHash = await hashPassword(input.adminPassword);
+    await this.context.tokens.prepare();
     return this.context.database.transaction(async (tx) => {
       const slug = input.slug ?? (await this.freeSlug(tx, slugify(input.name)));
       if (input.slug && (await repo.slugExists(tx, input.slug))) {

@@ -81,3 +81,18 @@ async function databaseKey(database: Database): Promise<SigningKey> {
   }
   return toSigningKey(row!.privateJwk as JWK);
 }
+
+/**
+ * Loads the key ring on first use and keeps it; a failed load (say, migrations not yet
+ * applied) is retried by the next caller instead of failing the process at start.
+ */
+export function lazyKeyRing(database: Database, pem: string | undefined): () => Promise<KeyRing> {
+  let loading: Promise<KeyRing> | undefined;
+  return () => {
+    loading ??= loadKeyRing(database, pem).catch((error: unknown) => {
+      loading = undefined;
+      throw error;
+    });
+    return loading;
+  };
+}

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
 import { BullMqJobQueue } from './bullmq.driver.js';
 import { describeJobQueueContract } from './jobs.contract.js';
+import type { DeadLetter } from './jobs.port.js';
 
 const redisUrl = process.env.REDIS_URL;
 
@@ -10,11 +13,17 @@ describe.runIf(redisUrl)('BullMqJobQueue', () => {
   let redis: Redis;
   let prefixes: string[] = [];
 
+  function uniquePrefix(): string {
+    const prefix = `sbtest-${randomUUID()}`;
+    prefixes.push(prefix);
+    return prefix;
+  }
+
   beforeAll(() => {
     redis = new Redis(redisUrl!);
   });
 
-  // Registered before the contract's own afterEach, so it runs after the queues are closed.
+  // Hooks of this outer block run after the contract's own, so queues are closed before their keys go.
   afterEach(async () => {
     for (const prefix of prefixes) {
       let cursor = '0';
@@ -32,8 +41,34 @@ describe.runIf(redisUrl)('BullMqJobQueue', () => {
   });
 
   describeJobQueueContract('bullmq', async (deps) => {
-    const prefix = `sbtest-${randomUUID()}`;
-    prefixes.push(prefix);
-    return new BullMqJobQueue({ redisUrl: redisUrl!, prefix, ...deps });
+    return new BullMqJobQueue({ redisUrl: redisUrl!, prefix: uniquePrefix(), ...deps });
+  });
+
+  it('dead-letters a stored payload that no longer parses without retrying it', async () => {
+    const prefix = uniquePrefix();
+    const deadLetters: DeadLetter[] = [];
+    const handle = vi.fn(async () => undefined);
+    const queue = new BullMqJobQueue({
+      redisUrl: redisUrl!,
+      prefix,
+      deadLetters: async (letter) => void deadLetters.push(letter),
+    });
+    queue.define({
+      name: 'tickets.touch',
+      queue: 'tickets',
+      payload: z.object({ ticketId: z.string() }),
+      handle,
+    });
+    // Stands in for a job enqueued by an older release whose payload schema has since changed.
+    const producer = new Queue('tickets', { connection: { url: redisUrl! }, prefix });
+    await producer.add('tickets.touch', { payload: { id: 42 } }, { attempts: 5 });
+    await producer.close();
+    await queue.start();
+    await vi.waitFor(() => expect(deadLetters).toHaveLength(1), { timeout: 5_000 });
+    expect(deadLetters[0]).toMatchObject({ name: 'tickets.touch', attempts: 1, payload: { id: 42 } });
+    expect(deadLetters[0]!.error).toMatch(/Invalid payload for job "tickets\.touch"/);
+    expect(handle).not.toHaveBeenCalled();
+    await vi.waitFor(async () => expect((await queue.counts()).tickets?.failed).toBe(1));
+    await queue.close(1_000);
   });
 });

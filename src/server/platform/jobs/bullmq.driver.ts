@@ -72,7 +72,10 @@ export class BullMqJobQueue implements JobQueue {
   private readonly definitions = new Map<string, JobDefinition>();
   private readonly queues = new Map<string, Queue<Envelope>>();
   private readonly workers: Worker<Envelope>[] = [];
-  /** Producer connection shared by the queues; a short retry budget makes enqueue fail fast without Redis. */
+  /**
+   * Shared by the queues. A short retry budget fails commands while Redis is down instead of
+   * queueing them; BullMQ itself still waits for the very first connection.
+   */
   private readonly connection: Redis;
   private workerConnection: WorkerConnection | undefined;
   private readonly logger: BullMqJobQueueLogger;
@@ -125,7 +128,7 @@ export class BullMqJobQueue implements JobQueue {
     await Promise.all(
       [...this.queues]
         .filter(([queueName]) => queueName !== definition.queue)
-        .map(([, q]) => q.removeJobScheduler(key)),
+        .map(([, queue]) => queue.removeJobScheduler(key)),
     );
     await this.queues.get(definition.queue)!.upsertJobScheduler(
       key,
@@ -189,21 +192,20 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   private async shutdown(timeoutMs: number): Promise<void> {
-    const workers = this.workers.map((worker) => worker.close());
+    const workerConnections = [this.workerConnection, ...(this.workerConnection?.copies ?? [])];
+    // Without Redis no job can be marked done, and a graceful close would wait on reconnects forever.
+    const force = !workerConnections.every((connection) => connection?.status === 'ready');
+    const workers = this.workers.map((worker) => worker.close(force));
     await withTimeout(Promise.all(workers), timeoutMs, 'Workers did not close').catch((error: unknown) => {
       // BullMQ cannot force a close already under way; dropping the connections below stops the
       // workers, and the running jobs' locks expire so that another worker retries them.
-      this.logger.warn(
-        { err: error, timeoutMs },
-        'Job workers still busy or Redis unreachable; disconnecting',
-      );
+      this.logger.warn({ err: error, timeoutMs }, 'Job workers still busy; disconnecting');
     });
     const queues = [...this.queues.values()].map((queue) => queue.close());
     await withTimeout(Promise.all(queues), FORCE_CLOSE_TIMEOUT_MS, 'Queues did not close').catch(
       (error: unknown) => this.logger.warn({ err: error }, 'Job queues did not close; disconnecting'),
     );
-    const copies = this.workerConnection?.copies ?? [];
-    const connections = [this.connection, this.workerConnection, ...copies].filter((c) => c !== undefined);
+    const connections = [this.connection, ...workerConnections].filter((c) => c !== undefined);
     await Promise.all(
       connections.map(async (connection) => {
         if (connection.status === 'ready') {
@@ -232,40 +234,38 @@ export class BullMqJobQueue implements JobQueue {
 
   private async process(job: Job<Envelope>): Promise<void> {
     const attempt = job.attemptsMade + 1;
-    const attempts = job.opts.attempts ?? 1;
     const context: JobContext = {
-      jobId: job.deduplicationId ?? job.id ?? '',
+      jobId: job.deduplicationId ?? job.id!,
       attempt,
       queue: job.queueName,
       name: job.name,
     };
-    const startedAt = performance.now();
-    let retryable = true;
+    const definition = this.definitions.get(job.name);
+    if (!definition) return this.reject(job, context, new Error(`Unknown job "${job.name}"`));
+    let payload: unknown;
     try {
-      const definition = this.definitions.get(job.name);
-      if (!definition) {
-        retryable = false;
-        throw new Error(`Unknown job "${job.name}"`);
-      }
-      let payload: unknown;
-      try {
-        payload = parsePayload(definition, job.data.payload);
-      } catch (error) {
-        // A stored payload that no longer parses will not parse on a retry either.
-        retryable = false;
-        throw error;
-      }
+      payload = parsePayload(definition, job.data.payload);
+    } catch (error) {
+      return this.reject(job, context, error as Error);
+    }
+    const startedAt = performance.now();
+    try {
       await definition.handle(payload, context);
     } catch (caught) {
       const error = caught instanceof Error ? caught : new Error(String(caught));
-      const willRetry = retryable && attempt < attempts;
+      const willRetry = attempt < (job.opts.attempts ?? 1);
       this.notify(() => this.options.observer?.onFailed?.(context, error, willRetry));
-      if (willRetry) throw error;
-      await this.deadLetter(job, context, error);
-      // Without this BullMQ would retry an unknown job or a broken payload up to its attempts.
-      throw retryable ? error : new UnrecoverableError(error.message);
+      if (!willRetry) await this.deadLetter(job, context, error);
+      throw error;
     }
     this.notify(() => this.options.observer?.onCompleted?.(context, performance.now() - startedAt));
+  }
+
+  /** Retrying cannot fix an unknown job or a stored payload that no longer parses. */
+  private async reject(job: Job<Envelope>, context: JobContext, error: Error): Promise<never> {
+    this.notify(() => this.options.observer?.onFailed?.(context, error, false));
+    await this.deadLetter(job, context, error);
+    throw new UnrecoverableError(error.message);
   }
 
   private async deadLetter(job: Job<Envelope>, context: JobContext, error: Error): Promise<void> {

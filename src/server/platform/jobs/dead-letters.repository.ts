@@ -33,7 +33,8 @@ export class DeadLetterStore {
       queue: deadLetter.queue,
       jobName: deadLetter.name,
       jobId: deadLetter.jobId,
-      payload: (deadLetter.payload ?? null) as object,
+      // Cron jobs may have no payload; the column holds an empty object for them.
+      payload: (deadLetter.payload ?? {}) as object,
       error: deadLetter.error.slice(0, 10_000),
       attempts: deadLetter.attempts,
       failedAt: deadLetter.failedAt,

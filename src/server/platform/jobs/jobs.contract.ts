@@ -15,13 +15,17 @@ export type MakeJobQueue = (deps: {
   observer?: JobObserver;
 }) => Promise<JobQueue>;
 
-// Timers may fire a few ms early against Date.now(), and BullMQ stamps delays on enqueue.
+// Timers may fire a few ms early against Date.now(), so "not before" checks allow for it.
 const CLOCK_SLACK_MS = 15;
 const EVERY_SECOND = '*/1 * * * * *';
 const TicketPayload = z.object({ ticketId: z.string(), count: z.coerce.number() });
 
 /** Polls `condition` until it holds, failing with `what` after `timeoutMs`. */
-async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 5_000) {
+async function until(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 5_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting until ${what}`);
@@ -47,7 +51,7 @@ interface Run {
   at: number;
 }
 
-/** Defines `name` on `queueName` and records every run; `behave` may throw or block. */
+/** Defines `name` (on queue `contract` unless told) and records every run; `behave` may throw or block. */
 function defineRecorded(
   queue: JobQueue,
   name: string,

@@ -63,8 +63,9 @@ interface Schedule {
   input: unknown;
   cron: string;
   firedAt: number;
-  timer: Timer | undefined;
-  lastJobId: string | undefined;
+  timer?: Timer;
+  /** At most one tick waits at a time, as a BullMQ scheduler keeps one pending job. */
+  lastJobId?: string;
 }
 
 const MAX_TIMER_MS = 2_147_483_647;
@@ -131,15 +132,7 @@ export class MemoryJobQueue implements JobQueue {
     parsePayload(definition, payload);
     nextCronTime(cron, Date.now());
     await this.unschedule(key);
-    const schedule: Schedule = {
-      key,
-      definition,
-      input: payload,
-      cron,
-      firedAt: 0,
-      timer: undefined,
-      lastJobId: undefined,
-    };
+    const schedule: Schedule = { key, definition, input: payload, cron, firedAt: 0 };
     this.schedules.set(key, schedule);
     if (this.started) this.armSchedule(schedule);
   }
@@ -313,7 +306,6 @@ export class MemoryJobQueue implements JobQueue {
   private fire(schedule: Schedule, at: number): void {
     const lane = this.lanes.get(schedule.definition.queue)!;
     const previous = schedule.lastJobId === undefined ? undefined : lane.live.get(schedule.lastJobId);
-    // Like a BullMQ scheduler, keep at most one tick waiting, so a busy queue does not pile them up.
     if (previous?.state === 'waiting') return;
     const jobId = `repeat:${schedule.key}:${at}`;
     schedule.lastJobId = jobId;
