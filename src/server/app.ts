@@ -11,7 +11,7 @@ import {
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { createIdentityModule, type IdentityModule } from './modules/identity/index.js';
-import { operationsRoutes } from './modules/operations/operations.routes.js';
+import { operationsRoutes } from './modules/operations/index.js';
 import { migrationStatus } from './platform/db/migrations.js';
 import { registerErrorHandling } from './platform/http/error-handler.js';
 import type { Platform } from './platform/platform.js';
