@@ -12,12 +12,13 @@ import {
   machineSummary,
   makeTempDir,
   type NodeServer,
-  parseRunnerOption,
+  parseSingleRunnerOption,
   printTable,
   type Runner,
-  resolveRunners,
+  resolveRunner,
   runBenchmark,
   servicesReachable,
+  spread,
   startNodeServer,
   startSwitchboard,
   stopProcess,
@@ -30,10 +31,13 @@ import {
  * HTTP throughput of Switchboard against a bare Fastify hello-world, measured with
  * autocannon in this process while each server runs alone in its own child process.
  *
- *   npx tsx bench/http-throughput.ts [--duration 10] [--warmup 3] [--connections 100]
+ *   npx tsx bench/http-throughput.ts [--duration 10] [--warmup 3] [--connections 100] [--rounds 3]
  *     [--runner built|tsx] [--services | --no-services] [--log-level warn]
  *
- * Duration, warm-up and connections also read BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS.
+ * Duration, warm-up, connections and rounds also read BENCH_DURATION, BENCH_WARMUP,
+ * BENCH_CONNECTIONS and BENCH_ROUNDS. Rounds run every endpoint once each, interleaved, so
+ * that load from other processes on the machine hits all of them alike; ratios are taken
+ * within a round and the median is reported.
  * PostgreSQL + Redis is included when reachable, required with --services, skipped with
  * --no-services.
  */
@@ -49,17 +53,28 @@ const { values } = parseArgs({
     runner: { type: 'string', default: 'built' },
     services: { type: 'boolean', default: false },
     'no-services': { type: 'boolean', default: false },
+    rounds: { type: 'string', default: process.env.BENCH_ROUNDS ?? '3' },
     'log-level': { type: 'string', default: 'warn' },
   },
 });
 const duration = positiveNumber('duration', values.duration);
 const warmup = positiveNumber('warmup', values.warmup);
 const connections = positiveNumber('connections', values.connections);
+const rounds = positiveNumber('rounds', values.rounds);
+if (!Number.isInteger(rounds)) throw new Error(`--rounds must be a whole number (got ${values.rounds})`);
 const logLevel = values['log-level'];
-const [runnerName, ...extraRunners] = parseRunnerOption(values.runner);
-if (!runnerName || extraRunners.length > 0) throw new Error('--runner must be built or tsx here (not both)');
+const runnerName = parseSingleRunnerOption(values.runner);
+
+interface Endpoint {
+  target: string;
+  label: string;
+  urlPath: string;
+  headers: Record<string, string>;
+  server: NodeServer;
+}
 
 interface Measurement {
+  round: number;
   target: string;
   endpoint: string;
   result: Result;
@@ -69,52 +84,52 @@ interface Measurement {
   clientCpu: number;
 }
 
+const BARE = 'bare Fastify';
+const HEALTHZ = 'GET /healthz';
+const ME = 'GET /api/v1/me';
+
 await runBenchmark('http-throughput', async (cleanup) => {
   console.log(
-    `http-throughput: autocannon, ${connections} connections, ${warmup} s warm-up (discarded) + ${duration} s measured per endpoint`,
+    `http-throughput: autocannon, ${connections} connections; per endpoint ${warmup} s warm-up (discarded) + ` +
+      `${duration} s measured; ${rounds} round(s), endpoints interleaved`,
   );
   console.log(`machine: ${machineSummary()}; ${loadNote()}`);
   console.log(
-    'autocannon runs inside this process and each server in its own child process, one server at a time;\n' +
-      'with only 2 cores the load generator and the server compete for CPU, so absolute req/s are lower\n' +
-      'than with a separate client machine. Compare the ratios.',
+    'autocannon runs inside this process and every server in its own child process. All servers are\n' +
+      'started first and stay up; only the one under load is busy (Switchboard idles with an outbox poll\n' +
+      'once a second). With only 2 cores the load generator and the server compete for CPU, so absolute\n' +
+      'req/s are lower than with a separate client machine: compare the ratios, taken per round.',
   );
   console.log(
     `Switchboard: LOG_LEVEL=${logLevel}${logLevel === 'warn' ? ' (per-request info lines are not written)' : ''}, ` +
       '/me with one access token (its verification and the profile are cached after the first request)\n',
   );
   const includeServices = await decideServices();
-  const [runner] = await resolveRunners([runnerName], cleanup);
-  if (!runner) throw new Error('no runner resolved');
+  const runner = await resolveRunner(runnerName, cleanup);
   console.log(
     `Switchboard runner: ${runner.description}; bare Fastify: node --import tsx bench/hello-fastify.ts`,
   );
 
-  const measurements: Measurement[] = [];
-  measurements.push(...(await measureBare(cleanup)));
-  measurements.push(
-    ...(await measureSwitchboard(cleanup, runner, 'Switchboard embedded', {
+  const endpoints = [
+    ...(await startBare(cleanup)),
+    ...(await startSwitchboardTarget(cleanup, runner, 'Switchboard embedded', {
       DATA_DIR: makeTempDir(cleanup, 'sb-http'),
     })),
-  );
+  ];
   if (includeServices) {
     const env = { ...(await createServicesEnv(cleanup)), MIGRATE_ON_START: 'true', SEED_DEMO: 'true' };
-    measurements.push(...(await measureSwitchboard(cleanup, runner, 'Switchboard PostgreSQL + Redis', env)));
+    endpoints.push(...(await startSwitchboardTarget(cleanup, runner, 'Switchboard PostgreSQL + Redis', env)));
   }
+
+  const measurements: Measurement[] = [];
+  for (let round = 1; round <= rounds; round += 1) {
+    console.log(`round ${round}/${rounds}:`);
+    for (const endpoint of endpoints) measurements.push(await measure(endpoint, round));
+  }
+  for (const server of new Set(endpoints.map((endpoint) => endpoint.server))) await stopChecked(server);
 
   report(measurements);
   console.log(`\nafter: ${loadNote()}`);
-  const failures = measurements.filter(
-    (measurement) =>
-      measurement.result.non2xx > 0 || measurement.result.errors > 0 || measurement.result.timeouts > 0,
-  );
-  if (failures.length > 0) {
-    throw new Error(
-      `results are invalid: non-2xx, errors or timeouts in ${failures
-        .map((failure) => `${failure.target} ${failure.endpoint} (${statusSummary(failure.result)})`)
-        .join('; ')}`,
-    );
-  }
 });
 
 async function decideServices(): Promise<boolean> {
@@ -126,20 +141,19 @@ async function decideServices(): Promise<boolean> {
   return false;
 }
 
-async function measureBare(cleanup: Cleanup): Promise<Measurement[]> {
+async function startBare(cleanup: Cleanup): Promise<Endpoint[]> {
   const server = await startNodeServer(cleanup, ['--import', 'tsx', 'bench/hello-fastify.ts'], {});
   await waitUntilReady(server, { urlPath: '/' });
-  const measurements = [await measure('bare Fastify', server, 'GET /', '/')];
-  await stopChecked(server);
-  return measurements;
+  return [{ target: BARE, label: 'GET /', urlPath: '/', headers: {}, server }];
 }
 
-async function measureSwitchboard(
+/** Starts Switchboard, signs in, and checks /me answers 200 before any load. */
+async function startSwitchboardTarget(
   cleanup: Cleanup,
   runner: Runner,
   target: string,
   env: Record<string, string>,
-): Promise<Measurement[]> {
+): Promise<Endpoint[]> {
   const password = benchPassword();
   const server = await startSwitchboard(
     cleanup,
@@ -156,22 +170,16 @@ async function measureSwitchboard(
       `${target}: GET /api/v1/me answered ${probe.status} before the run: ${await probe.text()}`,
     );
   }
-  const measurements = [
-    await measure(target, server, 'GET /healthz', '/healthz'),
-    await measure(target, server, 'GET /api/v1/me', '/api/v1/me', headers),
+  return [
+    { target, label: HEALTHZ, urlPath: '/healthz', headers: {}, server },
+    { target, label: ME, urlPath: '/api/v1/me', headers, server },
   ];
-  await stopChecked(server);
-  return measurements;
 }
 
-async function measure(
-  target: string,
-  server: NodeServer,
-  endpoint: string,
-  urlPath: string,
-  headers: Record<string, string> = {},
-): Promise<Measurement> {
-  const options = { url: `${server.baseUrl}${urlPath}`, connections, headers };
+/** Warm-up, then the measured run; throws at once on any non-2xx, error or timeout. */
+async function measure(endpoint: Endpoint, round: number): Promise<Measurement> {
+  const { server, target, label } = endpoint;
+  const options = { url: `${server.baseUrl}${endpoint.urlPath}`, connections, headers: endpoint.headers };
   const warm = await autocannon({ ...options, duration: warmup });
   const serverBefore = cpuSeconds(server.pid);
   const clientBefore = process.cpuUsage();
@@ -179,31 +187,40 @@ async function measure(
   const result = await autocannon({ ...options, duration });
   const wallSeconds = (performance.now() - started) / 1000;
   const client = process.cpuUsage(clientBefore);
-  const measurement: Measurement = {
+  console.log(
+    `  ${target} ${label}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, ${statusSummary(result)}`,
+  );
+  for (const [run, outcome] of [
+    ['warm-up', warm],
+    ['measured run', result],
+  ] as const) {
+    if (outcome.non2xx > 0 || outcome.errors > 0 || outcome.timeouts > 0)
+      throw new Error(
+        `${target} ${label}: ${run} is invalid (${statusSummary(outcome)}); see the log lines above`,
+      );
+  }
+  return {
+    round,
     target,
-    endpoint,
+    endpoint: label,
     result,
     serverCpu: (cpuSeconds(server.pid) - serverBefore) / wallSeconds,
     clientCpu: (client.user + client.system) / 1e6 / wallSeconds,
   };
-  console.log(
-    `  ${target} ${endpoint}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms, ${statusSummary(result)}` +
-      (warm.non2xx > 0 ? ` (warm-up also had ${warm.non2xx} non-2xx)` : ''),
-  );
-  return measurement;
 }
 
 async function stopChecked(server: NodeServer): Promise<void> {
   const shutdown = await stopProcess(server);
-  for (const warning of warningsIn(server)) console.log(`  log: ${warning}`);
+  for (const warning of warningsIn(server)) console.log(`  log (pid ${server.pid}): ${warning}`);
   if (shutdown.code !== 0)
     throw new Error(`pid ${server.pid} exited ${shutdown.code ?? shutdown.signal}:\n${server.tail()}`);
 }
 
 function report(measurements: Measurement[]): void {
-  console.log('');
+  console.log('\nEvery measured run:');
   printTable(
     [
+      'round',
       'target',
       'endpoint',
       'req/s (avg)',
@@ -215,7 +232,8 @@ function report(measurements: Measurement[]): void {
       'server CPU',
       'autocannon CPU',
     ],
-    measurements.map(({ target, endpoint, result, serverCpu, clientCpu }) => [
+    measurements.map(({ round, target, endpoint, result, serverCpu, clientCpu }) => [
+      String(round),
       target,
       endpoint,
       String(Math.round(result.requests.average)),
@@ -228,25 +246,56 @@ function report(measurements: Measurement[]): void {
       formatPercent(clientCpu),
     ]),
   );
-  const bare = measurements.find((measurement) => measurement.target === 'bare Fastify');
-  if (!bare) return;
-  const bareRate = bare.result.requests.average;
-  console.log(`\nRatios to bare Fastify (${Math.round(bareRate)} req/s):`);
+
+  const groups = new Map<string, Measurement[]>();
+  for (const measurement of measurements) {
+    const key = `${measurement.target}\u0000${measurement.endpoint}`;
+    groups.set(key, [...(groups.get(key) ?? []), measurement]);
+  }
+  console.log(`\nMedian over ${rounds} round(s) (req/s: median, min–max):`);
+  printTable(
+    ['target', 'endpoint', 'req/s', 'p50', 'p99', 'non-2xx (all rounds)'],
+    [...groups.values()].map((group) => {
+      const first = group[0]!;
+      const rate = spread(group.map((measurement) => measurement.result.requests.average));
+      return [
+        first.target,
+        first.endpoint,
+        `${Math.round(rate.median)} (${Math.round(rate.min)}–${Math.round(rate.max)})`,
+        `${spread(group.map((measurement) => measurement.result.latency.p50)).median} ms`,
+        `${spread(group.map((measurement) => measurement.result.latency.p99)).median} ms`,
+        String(group.reduce((sum, measurement) => sum + measurement.result.non2xx, 0)),
+      ];
+    }),
+  );
+
+  const rateOf = (round: number, target: string, endpoint: string) =>
+    measurements.find((m) => m.round === round && m.target === target && m.endpoint === endpoint)?.result
+      .requests.average;
+  const ratios = (target: string, endpoint: string) => {
+    const values: number[] = [];
+    for (let round = 1; round <= rounds; round += 1) {
+      const rate = rateOf(round, target, endpoint);
+      const bare = rateOf(round, BARE, 'GET /');
+      if (rate !== undefined && bare) values.push(rate / bare);
+    }
+    return values;
+  };
+  console.log('\nRatio to bare Fastify, taken within each round (median; per round):');
   const targets = [...new Set(measurements.map((measurement) => measurement.target))].filter(
-    (target) => target !== bare.target,
+    (t) => t !== BARE,
   );
   printTable(
     ['target', '/healthz ÷ bare', '/me ÷ bare', `target: /me ≥ ${formatPercent(TARGET_ME_RATIO)}`],
     targets.map((target) => {
-      const rate = (endpoint: string) =>
-        measurements.find((measurement) => measurement.target === target && measurement.endpoint === endpoint)
-          ?.result.requests.average ?? Number.NaN;
-      const meRatio = rate('GET /api/v1/me') / bareRate;
+      const healthz = ratios(target, HEALTHZ);
+      const me = ratios(target, ME);
+      const meMedian = spread(me).median;
       return [
         target,
-        formatPercent(rate('GET /healthz') / bareRate),
-        formatPercent(meRatio),
-        verdict(meRatio >= TARGET_ME_RATIO),
+        `${formatPercent(spread(healthz).median)} (${healthz.map(formatPercent).join(', ')})`,
+        `${formatPercent(meMedian)} (${me.map(formatPercent).join(', ')})`,
+        verdict(meMedian >= TARGET_ME_RATIO),
       ];
     }),
   );

@@ -110,6 +110,13 @@ export function parseRunnerOption(value: string | undefined): RunnerName[] {
   throw new Error(`--runner must be built, tsx or both (got "${choice}")`);
 }
 
+/** Parses `--runner built|tsx` where one runner is needed (default `built`). */
+export function parseSingleRunnerOption(value: string | undefined): RunnerName {
+  const choice = value ?? 'built';
+  if (choice === 'built' || choice === 'tsx') return choice;
+  throw new Error(`--runner must be built or tsx here (got "${choice}")`);
+}
+
 /**
  * Resolves runners. `built` uses `dist/` when it holds an entry point newer than every
  * source file; otherwise the server is compiled with tsconfig.build.json into a private
@@ -117,8 +124,13 @@ export function parseRunnerOption(value: string | undefined): RunnerName[] {
  */
 export async function resolveRunners(names: RunnerName[], cleanup: Cleanup): Promise<Runner[]> {
   const runners: Runner[] = [];
-  for (const name of names) runners.push(name === 'tsx' ? TSX_RUNNER : await builtRunner(cleanup));
+  for (const name of names) runners.push(await resolveRunner(name, cleanup));
   return runners;
+}
+
+/** resolveRunners for one runner. */
+export async function resolveRunner(name: RunnerName, cleanup: Cleanup): Promise<Runner> {
+  return name === 'tsx' ? TSX_RUNNER : builtRunner(cleanup);
 }
 
 async function builtRunner(cleanup: Cleanup): Promise<Runner> {
