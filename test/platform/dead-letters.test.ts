@@ -1,16 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { signupOrg, startTestApp, startWorkers, type TestApp } from '../support/harness.js';
-
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { until } from '../support/wait.js';
 
 describe('failed jobs retry, then surface as dead letters an admin can replay', () => {
   let t: TestApp;
@@ -78,7 +69,7 @@ describe('failed jobs retry, then surface as dead letters an admin can replay', 
       headers: org.auth,
     });
     expect(replay.statusCode).toBe(202);
-    await until(async () => (runs.filter((note) => note === 'sync-42').length === 4 ? true : undefined));
+    await until(async () => runs.filter((note) => note === 'sync-42').length === 4);
     const after = await t.app.inject({
       method: 'GET',
       url: '/api/v1/admin/jobs/dead-letters',

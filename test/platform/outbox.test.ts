@@ -6,18 +6,9 @@ import { defineEvent, EventEnvelope, recordEvent } from '../../src/server/platfo
 import { outbox } from '../../src/server/platform/events/outbox.table.js';
 import { DOMAIN_EVENTS_CHANNEL } from '../../src/server/platform/events/outbox-relay.js';
 import { signupOrg, startTestApp, startWorkers, type TestApp } from '../support/harness.js';
+import { until } from '../support/wait.js';
 
 const Pinged = defineEvent('test.pinged', 'test', z.object({ n: z.number() }));
-
-async function until<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe('transactional outbox', () => {
   let t: TestApp;
@@ -71,7 +62,7 @@ describe('transactional outbox', () => {
     );
     await startWorkers(t.platform);
 
-    await until(() => delivered.filter((event) => ids.includes(event.id)).length === 3 || undefined);
+    await until(() => delivered.filter((event) => ids.includes(event.id)).length === 3);
     const mine = delivered.filter((event) => ids.includes(event.id));
     expect(mine.map((event) => (event.payload as { n: number }).n).sort()).toEqual([1, 2, 3]);
     expect(mine[0]).toMatchObject({
@@ -80,7 +71,7 @@ describe('transactional outbox', () => {
       actorId: org.adminId,
       requestId: 'req-1',
     });
-    await until(() => published.filter((event) => ids.includes(event.id)).length === 3 || undefined);
+    await until(() => published.filter((event) => ids.includes(event.id)).length === 3);
     const after = await t.platform.database.db.select().from(outbox).where(isNull(outbox.publishedAt));
     expect(after.map((row) => row.id)).not.toEqual(expect.arrayContaining(ids));
   });
@@ -101,7 +92,7 @@ describe('transactional outbox', () => {
     const id = await t.platform.database.withOrg(org.orgId, (tx) =>
       recordEvent(tx, Pinged, { orgId: org.orgId }, null, { n: 99 }),
     );
-    await until(() => delivered.some((event) => event.id === id) || undefined);
+    await until(() => delivered.some((event) => event.id === id));
     expect(await t.platform.relay.relayBatch()).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(delivered.filter((event) => event.id === id)).toHaveLength(1);

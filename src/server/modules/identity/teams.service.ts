@@ -4,7 +4,7 @@ import { isUniqueViolation } from '../../platform/db/errors.js';
 import { recordEvent } from '../../platform/events/events.js';
 import { AppError, notFound } from '../../platform/http/app-error.js';
 import { type PageQuery, paginate, toOffset } from '../../platform/http/pagination.js';
-import type { IdentityContext } from './identity.context.js';
+import { type IdentityContext, originOf, requireKnownIds } from './identity.context.js';
 import { TeamCreated, TeamDeleted, TeamUpdated } from './identity.events.js';
 import { type Actor, hasPermission } from './identity.policy.js';
 import { presentTeam } from './identity.presenter.js';
@@ -60,7 +60,7 @@ export class TeamsService {
           actor.orgId,
           memberIds.map((userId) => ({ teamId: team.id, userId })),
         );
-        await recordEvent(tx, TeamCreated, this.origin(actor), team.id, { name: team.name, memberIds });
+        await recordEvent(tx, TeamCreated, originOf(actor), team.id, { name: team.name, memberIds });
         return { detail: await this.detail(tx, actor.orgId, team.id), memberIds };
       });
       await this.profiles.invalidate(...result.memberIds);
@@ -106,7 +106,7 @@ export class TeamsService {
           }
         }
         if (Object.keys(changes).length > 0)
-          await recordEvent(tx, TeamUpdated, this.origin(actor), teamId, { changes });
+          await recordEvent(tx, TeamUpdated, originOf(actor), teamId, { changes });
         return {
           detail: await this.detail(tx, actor.orgId, teamId),
           touched: changes.name ? before : touched,
@@ -129,7 +129,7 @@ export class TeamsService {
       const memberIds = (await repo.membersOfTeam(tx, actor.orgId, teamId)).map((member) => member.id);
       await repo.updateTeam(tx, actor.orgId, teamId, { deletedAt: new Date() });
       await repo.removeTeamMemberships(tx, actor.orgId, teamId, []);
-      await recordEvent(tx, TeamDeleted, this.origin(actor), teamId, { name: team.name });
+      await recordEvent(tx, TeamDeleted, originOf(actor), teamId, { name: team.name });
       return memberIds;
     });
     await this.profiles.invalidate(...members);
@@ -143,15 +143,6 @@ export class TeamsService {
   }
 
   private async checkUsers(tx: Executor, orgId: string, userIds: string[]): Promise<string[]> {
-    const wanted = [...new Set(userIds)];
-    const found = await repo.existingUserIds(tx, orgId, wanted);
-    const missing = wanted.filter((id) => !found.includes(id));
-    if (missing.length > 0)
-      throw new AppError('UNPROCESSABLE', 'Unknown user ids', { details: { userIds: missing } });
-    return wanted;
-  }
-
-  private origin(actor: Actor) {
-    return { orgId: actor.orgId, actorId: actor.userId, requestId: actor.requestId };
+    return requireKnownIds('userIds', userIds, await repo.existingUserIds(tx, orgId, [...new Set(userIds)]));
   }
 }

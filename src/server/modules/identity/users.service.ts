@@ -5,7 +5,7 @@ import { recordEvent } from '../../platform/events/events.js';
 import { AppError, notFound } from '../../platform/http/app-error.js';
 import { type PageQuery, paginate, toOffset } from '../../platform/http/pagination.js';
 import type { ApiTokenAuthenticator } from './api-tokens.service.js';
-import type { IdentityContext } from './identity.context.js';
+import { type IdentityContext, originOf, requireKnownIds } from './identity.context.js';
 import { UserCreated, UserDeactivated, UserReactivated, UserUpdated } from './identity.events.js';
 import { type Actor, hasPermission } from './identity.policy.js';
 import { presentUser } from './identity.presenter.js';
@@ -79,7 +79,7 @@ export class UsersService {
           actor.orgId,
           teamIds.map((teamId) => ({ teamId, userId: user.id })),
         );
-        await recordEvent(tx, UserCreated, this.origin(actor), user.id, {
+        await recordEvent(tx, UserCreated, originOf(actor), user.id, {
           email: user.email,
           role: user.role,
           teamIds,
@@ -126,7 +126,7 @@ export class UsersService {
           changes.teamIds = { from: before, to: teamIds };
       }
       if (Object.keys(changes).length > 0) {
-        await recordEvent(tx, UserUpdated, this.origin(actor), userId, { changes });
+        await recordEvent(tx, UserUpdated, originOf(actor), userId, { changes });
       }
       return { user: presentUser(updated, teamIds), revoke: Boolean(changes.role || changes.password) };
     });
@@ -148,7 +148,7 @@ export class UsersService {
         isActive: false,
         deactivatedAt: new Date(),
       });
-      await recordEvent(tx, UserDeactivated, this.origin(actor), userId, { email: existing.email });
+      await recordEvent(tx, UserDeactivated, originOf(actor), userId, { email: existing.email });
       return updated!;
     });
     await this.revokeEverything(actor.orgId, userId);
@@ -163,7 +163,7 @@ export class UsersService {
       if (!existing) throw notFound('User');
       if (existing.isActive) return;
       await repo.updateUser(tx, actor.orgId, userId, { isActive: true, deactivatedAt: null });
-      await recordEvent(tx, UserReactivated, this.origin(actor), userId, { email: existing.email });
+      await recordEvent(tx, UserReactivated, originOf(actor), userId, { email: existing.email });
     });
     await this.profiles.invalidate(userId);
     return this.get(actor, userId);
@@ -187,15 +187,6 @@ export class UsersService {
   }
 
   private async checkTeams(tx: Executor, orgId: string, teamIds: string[]): Promise<string[]> {
-    const wanted = [...new Set(teamIds)];
-    const found = await repo.existingTeamIds(tx, orgId, wanted);
-    const missing = wanted.filter((id) => !found.includes(id));
-    if (missing.length > 0)
-      throw new AppError('UNPROCESSABLE', 'Unknown team ids', { details: { teamIds: missing } });
-    return wanted;
-  }
-
-  private origin(actor: Actor) {
-    return { orgId: actor.orgId, actorId: actor.userId, requestId: actor.requestId };
+    return requireKnownIds('teamIds', teamIds, await repo.existingTeamIds(tx, orgId, [...new Set(teamIds)]));
   }
 }

@@ -1,7 +1,6 @@
 import { type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { CronExpressionParser } from 'cron-parser';
 import { Redis, type RedisOptions } from 'ioredis';
-import { z } from 'zod';
 import {
   DEFAULT_RETRY,
   type DeadLetterSink,
@@ -13,12 +12,7 @@ import {
   type QueueCounts,
   type RetryPolicy,
 } from './jobs.port.js';
-
-/** Where a driver reports what it cannot hand back to a caller (a failing sink, a lost connection). */
-export interface BullMqJobQueueLogger {
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
+import { fallbackLogger, type JobQueueLogger, parsePayload } from './jobs.shared.js';
 
 /** Options of {@link BullMqJobQueue}. */
 export interface BullMqJobQueueOptions {
@@ -27,7 +21,7 @@ export interface BullMqJobQueueOptions {
   prefix: string;
   deadLetters: DeadLetterSink;
   observer?: JobObserver;
-  logger?: BullMqJobQueueLogger;
+  logger?: JobQueueLogger;
 }
 
 /** The payload is kept as enqueued and parsed again by the worker, so transforms run on the input. */
@@ -39,10 +33,6 @@ const PING_TIMEOUT_MS = 2_000;
 const FORCE_CLOSE_TIMEOUT_MS = 2_000;
 const KEEP_COMPLETED = { age: 3_600, count: 1_000 };
 const KEEP_FAILED = { age: 86_400 };
-const fallbackLogger: BullMqJobQueueLogger = {
-  warn: (obj, msg) => console.warn(msg, obj),
-  error: (obj, msg) => console.error(msg, obj),
-};
 
 /**
  * The workers' connection. BullMQ duplicates it for each worker's blocking reads; keeping the
@@ -78,7 +68,7 @@ export class BullMqJobQueue implements JobQueue {
    */
   private readonly connection: Redis;
   private workerConnection: WorkerConnection | undefined;
-  private readonly logger: BullMqJobQueueLogger;
+  private readonly logger: JobQueueLogger;
   private readonly reportedErrors = new WeakSet<Error>();
   private started = false;
   private closing: Promise<void> | undefined;
@@ -299,14 +289,6 @@ export class BullMqJobQueue implements JobQueue {
 
 function retryOptions(policy: RetryPolicy): Pick<JobsOptions, 'attempts' | 'backoff'> {
   return { attempts: policy.attempts, backoff: { type: 'exponential', delay: policy.backoffMs } };
-}
-
-function parsePayload(definition: JobDefinition, payload: unknown): unknown {
-  const result = definition.payload.safeParse(payload);
-  if (!result.success) {
-    throw new Error(`Invalid payload for job "${definition.name}": ${z.prettifyError(result.error)}`);
-  }
-  return result.data;
 }
 
 /** Rejects after `ms`; the late outcome of `promise` is observed so it never surfaces as unhandled. */

@@ -1,6 +1,6 @@
 import { and, count, desc, eq, isNull } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import type { Database } from '../db/database.js';
+import type { Database, Executor } from '../db/database.js';
 import { deadLetters } from './dead-letters.table.js';
 import type { DeadLetter, JobQueue } from './jobs.port.js';
 
@@ -66,18 +66,7 @@ export class DeadLetterStore {
     const jobs = this.jobs;
     if (!jobs) throw new Error('dead-letter store has no queue attached');
     return this.database.withOrg(orgId, async (tx) => {
-      const [row] = await tx
-        .update(deadLetters)
-        .set({ replayedAt: new Date() })
-        .where(
-          and(
-            eq(deadLetters.orgId, orgId),
-            eq(deadLetters.id, id),
-            isNull(deadLetters.replayedAt),
-            isNull(deadLetters.discardedAt),
-          ),
-        )
-        .returning();
+      const [row] = await closeOpen(tx, orgId, id, { replayedAt: new Date() });
       if (!row) return false;
       // Enqueued inside the transaction: if enqueueing fails, the row stays open for another try.
       await jobs.enqueue(row.jobName, row.payload);
@@ -87,18 +76,7 @@ export class DeadLetterStore {
 
   async discard(orgId: string, id: string): Promise<boolean> {
     return this.database.withOrg(orgId, async (tx) => {
-      const rows = await tx
-        .update(deadLetters)
-        .set({ discardedAt: new Date() })
-        .where(
-          and(
-            eq(deadLetters.orgId, orgId),
-            eq(deadLetters.id, id),
-            isNull(deadLetters.replayedAt),
-            isNull(deadLetters.discardedAt),
-          ),
-        )
-        .returning({ id: deadLetters.id });
+      const rows = await closeOpen(tx, orgId, id, { discardedAt: new Date() });
       return rows.length > 0;
     });
   }
@@ -110,4 +88,25 @@ export class DeadLetterStore {
       .where(and(isNull(deadLetters.replayedAt), isNull(deadLetters.discardedAt)));
     return row?.n ?? 0;
   }
+}
+
+/** Marks an open (neither replayed nor discarded) dead letter; answers the rows it changed. */
+function closeOpen(
+  tx: Executor,
+  orgId: string,
+  id: string,
+  values: { replayedAt: Date } | { discardedAt: Date },
+): Promise<DeadLetterRow[]> {
+  return tx
+    .update(deadLetters)
+    .set(values)
+    .where(
+      and(
+        eq(deadLetters.orgId, orgId),
+        eq(deadLetters.id, id),
+        isNull(deadLetters.replayedAt),
+        isNull(deadLetters.discardedAt),
+      ),
+    )
+    .returning();
 }

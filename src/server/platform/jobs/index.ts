@@ -1,3 +1,4 @@
 export { BullMqJobQueue, type BullMqJobQueueOptions } from './bullmq.driver.js';
 export * from './jobs.port.js';
-export { type JobQueueLogger, MemoryJobQueue, type MemoryJobQueueOptions } from './memory.driver.js';
+export type { JobQueueLogger } from './jobs.shared.js';
+export { MemoryJobQueue, type MemoryJobQueueOptions } from './memory.driver.js';

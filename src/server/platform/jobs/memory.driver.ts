@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { CronExpressionParser } from 'cron-parser';
-import { z } from 'zod';
 import {
   DEFAULT_RETRY,
   type DeadLetterSink,
@@ -12,12 +11,7 @@ import {
   type QueueCounts,
   type RetryPolicy,
 } from './jobs.port.js';
-
-/** Where a driver reports what it cannot hand back to a caller (a failing sink, a throwing observer). */
-export interface JobQueueLogger {
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
+import { fallbackLogger, type JobQueueLogger, parsePayload } from './jobs.shared.js';
 
 /** Options of {@link MemoryJobQueue}. */
 export interface MemoryJobQueueOptions {
@@ -69,10 +63,6 @@ interface Schedule {
 }
 
 const MAX_TIMER_MS = 2_147_483_647;
-const fallbackLogger: JobQueueLogger = {
-  warn: (obj, msg) => console.warn(msg, obj),
-  error: (obj, msg) => console.error(msg, obj),
-};
 
 /**
  * In-process job queue for the embedded mode: named queues, each FIFO with its own
@@ -313,14 +303,6 @@ export class MemoryJobQueue implements JobQueue {
       this.logger.error({ err: error, key: schedule.key }, 'Scheduled job could not be enqueued');
     });
   }
-}
-
-function parsePayload(definition: JobDefinition, payload: unknown): unknown {
-  const result = definition.payload.safeParse(payload);
-  if (!result.success) {
-    throw new Error(`Invalid payload for job "${definition.name}": ${z.prettifyError(result.error)}`);
-  }
-  return result.data;
 }
 
 function nextCronTime(cron: string, after: number): number {
