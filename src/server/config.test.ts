@@ -51,6 +51,11 @@ describe('configuration', () => {
     expect(loadConfig({ DATABASE_URL: '', PORT: '' })).toMatchObject({ embedded: true, port: 3000 });
   });
 
+  it('refuses separate api/worker processes on the embedded database', () => {
+    expect(() => loadConfig({ RUN_MODE: 'api' })).toThrow(/RUN_MODE.*DATABASE_URL/);
+    expect(loadConfig({ RUN_MODE: 'worker', DATABASE_URL: 'postgres://u@h/db' }).runMode).toBe('worker');
+  });
+
   it('rejects a boolean that is not one', () => {
     expect(() => loadConfig({ ALLOW_SIGNUP: 'maybe' })).toThrow(/ALLOW_SIGNUP/);
   });

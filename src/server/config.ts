@@ -118,6 +118,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const embedded = e.DATABASE_URL === undefined;
+  if (embedded && (e.RUN_MODE === 'api' || e.RUN_MODE === 'worker')) {
+    // PGlite lives inside one process: a separate API or worker process could not share it.
+    throw new ConfigError(
+      `Invalid configuration:\n  RUN_MODE: "${e.RUN_MODE}" needs DATABASE_URL (the embedded database runs in one process; use all or migrate)`,
+    );
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     nodeEnv: e.NODE_ENV,
