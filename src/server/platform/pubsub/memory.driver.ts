@@ -1,12 +1,5 @@
-import {
-  assertValidTtl,
-  consoleLogger,
-  type EphemeralStore,
-  invokeHandler,
-  type MessageHandler,
-  type PubSub,
-  type PubSubLogger,
-} from './pubsub.port.js';
+import type { EphemeralStore, MessageHandler, PubSub, PubSubLogger } from './pubsub.port.js';
+import { assertValidTtl, consoleLogger, invokeHandler } from './pubsub.shared.js';
 
 /** @internal One handler registered on a {@link MemoryBus}. */
 export interface BusSubscription {

@@ -1,13 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import {
-  assertValidTtl,
-  consoleLogger,
-  type EphemeralStore,
-  invokeHandler,
-  type MessageHandler,
-  type PubSub,
-  type PubSubLogger,
-} from './pubsub.port.js';
+import type { EphemeralStore, MessageHandler, PubSub, PubSubLogger } from './pubsub.port.js';
+import { assertValidTtl, consoleLogger, invokeHandler } from './pubsub.shared.js';
 
 /** Options of the Redis drivers. */
 export interface RedisDriverOptions {
