@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { AppError } from '../../platform/http/app-error.js';
 import type { AuthService } from './auth.service.js';
 import type { ClientInfo } from './identity.context.js';
@@ -16,13 +16,22 @@ declare module 'fastify' {
 
 /**
  * Authenticates every route that is not marked public, before validation runs, so that an
- * anonymous caller learns nothing about a route's schema.
+ * anonymous caller learns nothing about a route's schema. Install it before any route is
+ * added: the hook is attached to each route as it is defined, so routes defined earlier
+ * would go unprotected.
  */
-export function registerAuthentication(app: FastifyInstance, auth: AuthService): void {
+export function installAuthentication(app: FastifyInstance, auth: AuthService): void {
   app.decorateRequest('actor', null);
-  app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config.public || !request.routeOptions.url) return;
+  const authenticate: onRequestHookHandler = async (request) => {
     request.actor = await auth.authenticate(request.headers.authorization, String(request.id));
+  };
+  app.addHook('onRoute', (route) => {
+    if (route.config?.public) return;
+    const existing = route.onRequest;
+    route.onRequest = [
+      authenticate,
+      ...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]),
+    ];
   });
 }
 

@@ -69,6 +69,18 @@ export function scopedPermissions(role: Role, scopes: readonly string[]): Readon
   return new Set(scopes.filter((scope): scope is Permission => allowed.has(scope as Permission)));
 }
 
+const sortedLists = new WeakMap<ReadonlySet<Permission>, readonly Permission[]>();
+
+/** The permissions as a sorted list; computed once per permission set (roles share theirs). */
+export function permissionList(permissions: ReadonlySet<Permission>): readonly Permission[] {
+  let list = sortedLists.get(permissions);
+  if (!list) {
+    list = Object.freeze([...permissions].sort());
+    sortedLists.set(permissions, list);
+  }
+  return list;
+}
+
 export function hasPermission(actor: Actor, permission: Permission): boolean {
   return actor.permissions.has(permission);
 }

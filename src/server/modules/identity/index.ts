@@ -9,7 +9,7 @@ import { ApiTokenAuthenticator, ApiTokensService } from './api-tokens.service.js
 import { authRoutes } from './auth.routes.js';
 import { AuthService } from './auth.service.js';
 import type { IdentityContext } from './identity.context.js';
-import { registerAuthentication } from './identity.http.js';
+import { installAuthentication } from './identity.http.js';
 import { meRoutes } from './me.routes.js';
 import { MeService, ProfileCache } from './me.service.js';
 import { OrganizationsService } from './organizations.service.js';
@@ -40,7 +40,9 @@ export interface IdentityModule {
   me: MeService;
   /** The ES256 key ring, loaded from the database on first use. */
   keys: () => Promise<KeyRing>;
-  /** Installs the authentication hook, the JWKS document and the module's routes. */
+  /** Authenticates every non-public route defined after this call; call it before any route. */
+  installAuthentication(app: FastifyInstance): void;
+  /** Adds the JWKS document and the module's routes. */
   register(app: FastifyInstance): Promise<void>;
   stop(): Promise<void>;
 }
@@ -81,8 +83,10 @@ export async function createIdentityModule(platform: {
     apiTokens: new ApiTokensService(context, authenticator),
     me: new MeService(context, profiles),
     keys,
+    installAuthentication(app) {
+      installAuthentication(app, auth);
+    },
     async register(app) {
-      registerAuthentication(app, auth);
       app.get(
         '/.well-known/jwks.json',
         { config: { public: true }, schema: { hide: true } },

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { AppError } from '../../platform/http/app-error.js';
 import type { PubSub } from '../../platform/pubsub/pubsub.port.js';
 import type { IdentityContext } from './identity.context.js';
-import type { Actor } from './identity.policy.js';
+import { type Actor, permissionList } from './identity.policy.js';
 import * as repo from './identity.repository.js';
 import type { MeResponse } from './identity.schema.js';
 
@@ -71,7 +71,7 @@ export class MeService {
     return {
       ...profile,
       role: actor.role,
-      permissions: [...actor.permissions].sort(),
+      permissions: [...permissionList(actor.permissions)],
       authenticatedWith: actor.apiTokenId ? 'api_token' : 'session',
     };
   }
