@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { teams, users } from '../../src/server/modules/identity/identity.table.js';
 import { createUser, type SignedUp, signupOrg, startTestApp, type TestApp } from '../support/harness.js';
@@ -101,7 +101,7 @@ describe('tenancy', () => {
 
   it('a transaction without an organisation sees no tenant rows at all', async () => {
     const rows = await t.platform.database.transaction(async (tx) => {
-      await tx.execute(`select set_config('role', 'switchboard_app', true)` as never);
+      await tx.execute(sql`select set_config('role', 'switchboard_app', true)`);
       return tx.select().from(users);
     });
     expect(rows).toEqual([]);

@@ -1,11 +1,15 @@
-import { and, asc, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import type { JobQueue } from '../jobs/jobs.port.js';
 import type { Metrics } from '../metrics.js';
 import type { PubSub } from '../pubsub/pubsub.port.js';
 import type { EventEnvelope } from './events.js';
-import { outbox } from './outbox.table.js';
+import {
+  claimUnpublished,
+  countUnpublished,
+  deletePublishedBefore,
+  markPublished,
+} from './outbox.repository.js';
 
 /** Pub/sub channel that carries every relayed domain event (sockets, caches). */
 export const DOMAIN_EVENTS_CHANNEL = 'domain-events';
@@ -97,13 +101,7 @@ export class OutboxRelay {
   async relayBatch(): Promise<number> {
     const { database, jobs, pubsub, subscriptions, metrics } = this.deps;
     return database.transaction(async (tx) => {
-      const rows = await tx
-        .select()
-        .from(outbox)
-        .where(isNull(outbox.publishedAt))
-        .orderBy(asc(outbox.createdAt), asc(outbox.id))
-        .limit(BATCH_SIZE)
-        .for('update', { skipLocked: true });
+      const rows = await claimUnpublished(tx, BATCH_SIZE);
       for (const row of rows) {
         const envelope: EventEnvelope = {
           id: row.id,
@@ -121,38 +119,23 @@ export class OutboxRelay {
         }
         await pubsub.publish(DOMAIN_EVENTS_CHANNEL, JSON.stringify(envelope));
       }
-      if (rows.length > 0) {
-        await tx
-          .update(outbox)
-          .set({ publishedAt: new Date(), attempts: sql`${outbox.attempts} + 1` })
-          .where(
-            sql`${outbox.id} in (${sql.join(
-              rows.map((row) => sql`${row.id}`),
-              sql`, `,
-            )})`,
-          );
-        metrics.outboxPublished.inc(rows.length);
-      }
+      await markPublished(
+        tx,
+        rows.map((row) => row.id),
+      );
+      metrics.outboxPublished.inc(rows.length);
       return rows.length;
     });
   }
 
   /** Unpublished rows, for `/metrics` and readiness of the relay. */
   async pendingCount(): Promise<number> {
-    const [row] = await this.deps.database.db
-      .select({ count: sql<number>`count(*)::int` })
-      .from(outbox)
-      .where(isNull(outbox.publishedAt));
-    return row?.count ?? 0;
+    return countUnpublished(this.deps.database.db);
   }
 
   /** Deletes published rows older than `olderThan` (the prune job). */
   async prune(olderThan: Date): Promise<number> {
-    const deleted = await this.deps.database.db
-      .delete(outbox)
-      .where(and(isNotNull(outbox.publishedAt), lt(outbox.publishedAt, olderThan)))
-      .returning({ id: outbox.id });
-    return deleted.length;
+    return deletePublishedBefore(this.deps.database.db, olderThan);
   }
 
   async stop(): Promise<void> {
