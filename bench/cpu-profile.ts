@@ -5,6 +5,7 @@ import autocannon from 'autocannon';
 import {
   benchPassword,
   type Cleanup,
+  createServicesEnv,
   loadNote,
   login,
   makeTempDir,
@@ -21,12 +22,13 @@ import {
 } from './lib.js';
 
 /**
- * Where the server spends CPU under load: starts Switchboard (embedded, LOG_LEVEL=warn)
+ * Where the server spends CPU under load: starts Switchboard (embedded, or PostgreSQL +
+ * Redis with --services; LOG_LEVEL=warn)
  * with `node --cpu-prof`, drives one endpoint with autocannon, stops it with SIGTERM (which
  * writes the profile) and prints self time by package and the heaviest functions.
  *
- *   npx tsx bench/cpu-profile.ts [--target switchboard|bare] [--path /api/v1/me] [--duration 10]
- *     [--connections 100] [--runner built|tsx] [--top 25] [--keep]
+ *   npx tsx bench/cpu-profile.ts [--target switchboard|bare] [--services] [--path /api/v1/me]
+ *     [--duration 10] [--connections 100] [--runner built|tsx] [--top 25] [--keep]
  *
  * `--target bare` profiles bench/hello-fastify.ts (GET /) the same way, for comparison.
  *
@@ -37,6 +39,7 @@ import {
 const { values } = parseArgs({
   options: {
     target: { type: 'string', default: 'switchboard' },
+    services: { type: 'boolean', default: false },
     path: { type: 'string', default: '/api/v1/me' },
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '100' },
@@ -114,20 +117,19 @@ interface ProfiledTarget {
 async function startProfiledSwitchboard(cleanup: Cleanup, profiling: string[]): Promise<ProfiledTarget> {
   const runner = await resolveRunner(runnerName, cleanup);
   const password = benchPassword();
+  const storage: Record<string, string> = values.services
+    ? { ...(await createServicesEnv(cleanup)), MIGRATE_ON_START: 'true', SEED_DEMO: 'true' }
+    : { DATA_DIR: makeTempDir(cleanup, 'sb-cpu-profile-data') };
   const server = await startSwitchboard(
     cleanup,
     { ...runner, nodeArgs: [...profiling, ...runner.nodeArgs] },
-    {
-      DATA_DIR: makeTempDir(cleanup, 'sb-cpu-profile-data'),
-      LOG_LEVEL: 'warn',
-      SEED_ADMIN_PASSWORD: password,
-    },
+    { ...storage, LOG_LEVEL: 'warn', SEED_ADMIN_PASSWORD: password },
   );
   await waitUntilReady(server);
   const token = await login(server.baseUrl, 'admin@acme.example', password);
   return {
     server,
-    description: `Switchboard embedded, ${runner.description}`,
+    description: `Switchboard ${values.services ? 'PostgreSQL + Redis' : 'embedded'}, ${runner.description}`,
     urlPath: values.path,
     headers: { authorization: `Bearer ${token}` },
   };

@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { Cleanup } from './cleanup.js';
+
+/** PostgreSQL and Redis for the benchmarks, and the few Switchboard API calls they make. */
+
+export const POSTGRES_ADMIN_URL =
+  process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Whether PostgreSQL and Redis answer; `detail` says what failed otherwise. */
+export async function servicesReachable(): Promise<{ ok: boolean; detail: string }> {
+  const problems: string[] = [];
+  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+  } catch (error) {
+    problems.push(`PostgreSQL ${POSTGRES_ADMIN_URL}: ${error instanceof Error ? error.message : error}`);
+  } finally {
+    await client.end().catch((error: unknown) => problems.push(`PostgreSQL close: ${String(error)}`));
+  }
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0 });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    problems.push(`Redis ${REDIS_URL}: ${error instanceof Error ? error.message : error}`);
+  } finally {
+    redis.disconnect();
+  }
+  return { ok: problems.length === 0, detail: problems.join('; ') || 'PostgreSQL and Redis reachable' };
+}
+
+let servicesCount = 0;
+
+/**
+ * A throw-away PostgreSQL database `sb_bench_<pid>_<n>` and Redis prefix `sbbench-<pid>-<n>`,
+ * as server environment. On cleanup the database is dropped and the prefix's keys deleted.
+ */
+export async function createServicesEnv(cleanup: Cleanup): Promise<Record<string, string>> {
+  servicesCount += 1;
+  const database = `sb_bench_${process.pid}_${servicesCount}`;
+  const prefix = `sbbench-${process.pid}-${servicesCount}`;
+  await adminQuery(`create database ${database}`);
+  cleanup.defer(`drop database ${database}`, () =>
+    adminQuery(`drop database if exists ${database} with (force)`),
+  );
+  cleanup.defer(`delete Redis keys ${prefix}*`, () => deleteRedisKeys(prefix));
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${database}`;
+  return { DATABASE_URL: url.toString(), REDIS_URL, REDIS_PREFIX: prefix };
+}
+
+async function adminQuery(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+async function deleteRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+// --- Switchboard helpers -------------------------------------------------------------------
+
+/** Signs in and returns the access token; throws with the response body otherwise. */
+export async function login(baseUrl: string, email: string, password: string): Promise<string> {
+  const response = await fetch(`${baseUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  const body = await response.text();
+  if (response.status !== 200) throw new Error(`login as ${email} answered ${response.status}: ${body}`);
+  const token = (JSON.parse(body) as { accessToken?: unknown }).accessToken;
+  if (typeof token !== 'string') throw new Error(`login answered 200 without accessToken: ${body}`);
+  return token;
+}
+
+/** Reads one Prometheus sample (no labels) from /metrics, or undefined if absent. */
+export async function readMetric(baseUrl: string, name: string): Promise<number | undefined> {
+  const response = await fetch(`${baseUrl}/metrics`);
+  if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
+  const text = await response.text();
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.split(' ')[1]);
+}
+
+/** A random SEED_ADMIN_PASSWORD (the server wants at least 12 characters). */
+export function benchPassword(): string {
+  return `bench-${randomBytes(12).toString('base64url')}`;
+}
