@@ -22,8 +22,26 @@ declare module 'fastify' {
  */
 export function installAuthentication(app: FastifyInstance, auth: AuthService): void {
   app.decorateRequest('actor', null);
-  const authenticate: onRequestHookHandler = async (request) => {
-    request.actor = await auth.authenticate(request.headers.authorization, String(request.id));
+  // Callback style with a synchronous fast path: a cached token costs no promise.
+  const authenticate: onRequestHookHandler = (request, _reply, done) => {
+    const header = request.headers.authorization;
+    const requestId = String(request.id);
+    let actor: Actor | undefined;
+    try {
+      actor = auth.authenticateCached(header, requestId);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    if (actor) {
+      request.actor = actor;
+      done();
+      return;
+    }
+    auth.authenticate(header, requestId).then((resolved) => {
+      request.actor = resolved;
+      done();
+    }, done);
   };
   app.addHook('onRoute', (route) => {
     if (route.config?.public) return;
