@@ -69,13 +69,17 @@ export function scopedPermissions(role: Role, scopes: readonly string[]): Readon
   return new Set(scopes.filter((scope): scope is Permission => allowed.has(scope as Permission)));
 }
 
-const sortedLists = new WeakMap<ReadonlySet<Permission>, readonly Permission[]>();
+const sortedLists = new WeakMap<ReadonlySet<Permission>, Permission[]>();
 
-/** The permissions as a sorted list; computed once per permission set (roles share theirs). */
-export function permissionList(permissions: ReadonlySet<Permission>): readonly Permission[] {
+/**
+ * The permissions as a sorted list, computed once per permission set (roles share theirs).
+ * The array is shared between callers: read it, never change it. (Not frozen: spreading or
+ * serialising a frozen array takes V8's slow path, on every request.)
+ */
+export function permissionList(permissions: ReadonlySet<Permission>): Permission[] {
   let list = sortedLists.get(permissions);
   if (!list) {
-    list = Object.freeze([...permissions].sort());
+    list = [...permissions].sort();
     sortedLists.set(permissions, list);
   }
   return list;

@@ -71,7 +71,7 @@ export class MeService {
     return {
       ...profile,
       role: actor.role,
-      permissions: [...permissionList(actor.permissions)],
+      permissions: permissionList(actor.permissions),
       authenticatedWith: actor.apiTokenId ? 'api_token' : 'session',
     };
   }
