@@ -103,6 +103,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       await app.close();
       await platform.close();
       await database.drop();
+      if (config.redisUrl) await deleteRedisKeys(config.redisUrl, config.redisPrefix);
       fs.rmSync(config.dataDir, { recursive: true, force: true });
     },
   };
@@ -185,4 +186,21 @@ export async function createUser(
     refreshToken: tokens.refreshToken as string,
     auth: { authorization: `Bearer ${tokens.accessToken}` },
   };
+}
+
+/** Removes every key of a test app's Redis prefix (queues, keys), so runs leave nothing behind. */
+async function deleteRedisKeys(redisUrl: string, prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
