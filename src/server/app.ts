@@ -20,6 +20,7 @@ import { migrationStatus } from './platform/db/migrations.js';
 import { registerErrorHandling } from './platform/http/error-handler.js';
 import { serializerCompiler } from './platform/http/serializer.js';
 import type { Platform } from './platform/platform.js';
+import { withTimeout } from './platform/timeout.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const VERSION = '0.1.0';
@@ -126,7 +127,7 @@ export async function buildApp(platform: Platform): Promise<BuiltApp> {
       const checks: Record<string, { ok: boolean; detail?: string }> = {};
       const check = async (name: string, probe: () => Promise<string | undefined>) => {
         try {
-          const detail = await withTimeout(probe(), 2_000);
+          const detail = await withTimeout(probe(), 2_000, 'no answer');
           checks[name] = detail ? { ok: true, detail } : { ok: true };
         } catch (error) {
           checks[name] = { ok: false, detail: error instanceof Error ? error.message : String(error) };
@@ -166,14 +167,6 @@ export async function buildApp(platform: Platform): Promise<BuiltApp> {
     await identity.stop();
   });
   return { app, identity };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function asArray<T>(value: T | T[] | undefined): T[] {

@@ -1,6 +1,7 @@
 import { type Job, type JobsOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { CronExpressionParser } from 'cron-parser';
 import { Redis, type RedisOptions } from 'ioredis';
+import { withTimeout } from '../timeout.js';
 import {
   DEFAULT_RETRY,
   type DeadLetterSink,
@@ -289,18 +290,4 @@ export class BullMqJobQueue implements JobQueue {
 
 function retryOptions(policy: RetryPolicy): Pick<JobsOptions, 'attempts' | 'backoff'> {
   return { attempts: policy.attempts, backoff: { type: 'exponential', delay: policy.backoffMs } };
-}
-
-/** Rejects after `ms`; the late outcome of `promise` is observed so it never surfaces as unhandled. */
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timeout: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timeout = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
-  });
-  promise.catch(() => undefined);
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timeout);
-  }
 }

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { withTimeout } from '../timeout.js';
 import type { EphemeralStore, MessageHandler, PubSub, PubSubLogger } from './pubsub.port.js';
 import { assertValidTtl, consoleLogger, invokeHandler } from './pubsub.shared.js';
 
@@ -254,19 +255,8 @@ export class RedisEphemeralStore implements EphemeralStore {
   }
 
   async ping(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Redis did not answer PING within ${PING_TIMEOUT_MS} ms`)),
-        PING_TIMEOUT_MS,
-      );
-    });
-    try {
-      // The PING itself stays queued until ioredis gives up; race() keeps its rejection handled.
-      await Promise.race([this.#redis.ping(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    // The PING itself stays queued until ioredis gives up; the timeout answers sooner.
+    await withTimeout(this.#redis.ping(), PING_TIMEOUT_MS, 'Redis did not answer PING');
   }
 
   async close(): Promise<void> {
