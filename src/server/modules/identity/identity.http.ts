@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { AppError } from '../../platform/http/app-error.js';
+import { withRouteHook } from '../../platform/http/route-helpers.js';
 import type { AuthService } from './auth.service.js';
 import type { ClientInfo } from './identity.context.js';
 import type { Actor } from './identity.policy.js';
@@ -45,11 +46,7 @@ export function installAuthentication(app: FastifyInstance, auth: AuthService): 
   };
   app.addHook('onRoute', (route) => {
     if (route.config?.public) return;
-    const existing = route.onRequest;
-    route.onRequest = [
-      authenticate,
-      ...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]),
-    ];
+    route.onRequest = withRouteHook(route.onRequest, authenticate, 'first');
   });
 }
 
