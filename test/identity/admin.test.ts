@@ -164,6 +164,29 @@ describe('admin: users and teams', () => {
     expect(list.json().data.map((entry: { name: string }) => entry.name)).not.toContain('Infra');
   });
 
+  it("shows a renamed team's new name and new members at once on /me (no stale profile)", async () => {
+    const staying = await createUser(t.app, org, 'agent');
+    const joining = await createUser(t.app, org, 'agent');
+    const team = await call('POST', '/api/v1/admin/teams', org.auth, {
+      name: 'Ops',
+      memberIds: [staying.id],
+    });
+    // Fill both users' profile caches first.
+    expect((await call('GET', '/api/v1/me', staying.auth)).json().teams).toEqual([
+      { id: team.json().id, name: 'Ops' },
+    ]);
+    expect((await call('GET', '/api/v1/me', joining.auth)).json().teams).toEqual([]);
+    await call('PATCH', `/api/v1/admin/teams/${team.json().id}`, org.auth, {
+      name: 'Operations',
+      memberIds: [staying.id, joining.id],
+    });
+    for (const user of [staying, joining]) {
+      expect((await call('GET', '/api/v1/me', user.auth)).json().teams).toEqual([
+        { id: team.json().id, name: 'Operations' },
+      ]);
+    }
+  });
+
   it('forbids the admin API to agents, team leads and requesters', async () => {
     for (const role of ['agent', 'team_lead', 'requester'] as const) {
       const user = await createUser(t.app, org, role);

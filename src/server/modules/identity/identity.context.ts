@@ -42,3 +42,8 @@ export function requireKnownIds(field: string, wanted: string[], found: string[]
     throw new AppError('UNPROCESSABLE', `Unknown ${field}`, { details: { [field]: missing } });
   return unique;
 }
+
+/** True when both lists hold the same ids, in any order. */
+export function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().join() === [...b].sort().join();
+}

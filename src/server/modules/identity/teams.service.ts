@@ -4,7 +4,7 @@ import { isUniqueViolation } from '../../platform/db/errors.js';
 import { recordEvent } from '../../platform/events/events.js';
 import { AppError, notFound } from '../../platform/http/app-error.js';
 import { type PageQuery, paginate, toOffset } from '../../platform/http/pagination.js';
-import { type IdentityContext, originOf, requireKnownIds } from './identity.context.js';
+import { type IdentityContext, originOf, requireKnownIds, sameIds } from './identity.context.js';
 import { TeamCreated, TeamDeleted, TeamUpdated } from './identity.events.js';
 import { type Actor, hasPermission } from './identity.policy.js';
 import { presentTeam } from './identity.presenter.js';
@@ -91,25 +91,23 @@ export class TeamsService {
           ...(input.description !== undefined ? { description: input.description } : {}),
         });
         const before = (await repo.membersOfTeam(tx, actor.orgId, teamId)).map((member) => member.id);
-        let touched: string[] = [];
+        let memberIds = before;
         if (input.memberIds) {
-          const memberIds = await this.checkUsers(tx, actor.orgId, input.memberIds);
+          memberIds = await this.checkUsers(tx, actor.orgId, input.memberIds);
           await repo.removeTeamMemberships(tx, actor.orgId, teamId, memberIds);
           await repo.addMemberships(
             tx,
             actor.orgId,
             memberIds.map((userId) => ({ teamId, userId })),
           );
-          touched = [...new Set([...before, ...memberIds])];
-          if ([...before].sort().join() !== [...memberIds].sort().join()) {
-            changes.memberIds = { from: before, to: memberIds };
-          }
+          if (!sameIds(before, memberIds)) changes.memberIds = { from: before, to: memberIds };
         }
         if (Object.keys(changes).length > 0)
           await recordEvent(tx, TeamUpdated, originOf(actor), teamId, { changes });
         return {
           detail: await this.detail(tx, actor.orgId, teamId),
-          touched: changes.name ? before : touched,
+          // Profiles list team names: members before and after a rename or a move are stale.
+          touched: changes.name || changes.memberIds ? [...new Set([...before, ...memberIds])] : [],
         };
       });
       await this.profiles.invalidate(...result.touched);

@@ -5,7 +5,7 @@ import { recordEvent } from '../../platform/events/events.js';
 import { AppError, notFound } from '../../platform/http/app-error.js';
 import { type PageQuery, paginate, toOffset } from '../../platform/http/pagination.js';
 import type { ApiTokenAuthenticator } from './api-tokens.service.js';
-import { type IdentityContext, originOf, requireKnownIds } from './identity.context.js';
+import { type IdentityContext, originOf, requireKnownIds, sameIds } from './identity.context.js';
 import { UserCreated, UserDeactivated, UserReactivated, UserUpdated } from './identity.events.js';
 import { type Actor, hasPermission } from './identity.policy.js';
 import { presentUser } from './identity.presenter.js';
@@ -122,8 +122,7 @@ export class UsersService {
           actor.orgId,
           teamIds.map((teamId) => ({ teamId, userId })),
         );
-        if ([...before].sort().join() !== [...teamIds].sort().join())
-          changes.teamIds = { from: before, to: teamIds };
+        if (!sameIds(before, teamIds)) changes.teamIds = { from: before, to: teamIds };
       }
       if (Object.keys(changes).length > 0) {
         await recordEvent(tx, UserUpdated, originOf(actor), userId, { changes });
