@@ -1,7 +1,15 @@
 import { and, asc, count, eq, ilike, inArray, isNull, notInArray, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/database.js';
 import type { Role } from './identity.policy.js';
-import { apiTokens, organizations, refreshTokens, teamMembers, teams, users } from './identity.table.js';
+import {
+  apiTokens,
+  organizations,
+  refreshTokens,
+  signingKeys,
+  teamMembers,
+  teams,
+  users,
+} from './identity.table.js';
 
 /** Queries of the identity module. Every function takes the executor; none opens a transaction. */
 
@@ -378,4 +386,21 @@ export async function revokeUserApiTokens(tx: Executor, orgId: string, userId: s
 
 export async function touchApiToken(tx: Executor, tokenId: string) {
   await tx.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, tokenId));
+}
+
+// Signing keys (system transactions only) -----------------------------------------------
+
+export type SigningKeyRow = typeof signingKeys.$inferSelect;
+
+export function activeSigningKeys(db: Executor): Promise<SigningKeyRow[]> {
+  return db
+    .select()
+    .from(signingKeys)
+    .where(isNull(signingKeys.retiredAt))
+    .orderBy(asc(signingKeys.createdAt), asc(signingKeys.kid));
+}
+
+/** Inserts a key unless its kid exists. */
+export async function insertSigningKey(db: Executor, values: typeof signingKeys.$inferInsert): Promise<void> {
+  await db.insert(signingKeys).values(values).onConflictDoNothing();
 }

@@ -1,4 +1,3 @@
-import { asc, isNull } from 'drizzle-orm';
 import {
   calculateJwkThumbprint,
   exportJWK,
@@ -9,7 +8,7 @@ import {
   type JWK,
 } from 'jose';
 import type { Database } from '../../platform/db/database.js';
-import { signingKeys } from './identity.table.js';
+import * as repo from './identity.repository.js';
 
 export interface SigningKey {
   kid: string;
@@ -51,7 +50,7 @@ export async function loadKeyRing(database: Database, pem: string | undefined): 
   } else {
     current = await databaseKey(database);
   }
-  const stored = await database.db.select().from(signingKeys).where(isNull(signingKeys.retiredAt));
+  const stored = await repo.activeSigningKeys(database.db);
   const publicJwks = [current.publicJwk, ...stored.map((row) => row.publicJwk as JWK)].filter(
     (jwk, index, all) => all.findIndex((other) => other.kid === jwk.kid) === index,
   );
@@ -61,25 +60,16 @@ export async function loadKeyRing(database: Database, pem: string | undefined): 
 }
 
 async function databaseKey(database: Database): Promise<SigningKey> {
-  const oldestActive = () =>
-    database.db
-      .select()
-      .from(signingKeys)
-      .where(isNull(signingKeys.retiredAt))
-      .orderBy(asc(signingKeys.createdAt), asc(signingKeys.kid))
-      .limit(1);
-  let [row] = await oldestActive();
-  if (!row) {
+  let [oldest] = await repo.activeSigningKeys(database.db);
+  if (!oldest) {
     const { privateKey } = await generateKeyPair(ALG, { extractable: true });
     const privateJwk = await exportJWK(privateKey);
     const publicJwk = await publicJwkOf(privateJwk);
-    await database.db
-      .insert(signingKeys)
-      .values({ kid: publicJwk.kid!, privateJwk, publicJwk })
-      .onConflictDoNothing();
-    [row] = await oldestActive();
+    await repo.insertSigningKey(database.db, { kid: publicJwk.kid!, privateJwk, publicJwk });
+    // Another process may have inserted first: every process takes the oldest key.
+    [oldest] = await repo.activeSigningKeys(database.db);
   }
-  return toSigningKey(row!.privateJwk as JWK);
+  return toSigningKey(oldest!.privateJwk as JWK);
 }
 
 /**
