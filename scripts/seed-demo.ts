@@ -1,6 +1,6 @@
 import dotenv from 'dotenv';
 import { loadConfig } from '../src/server/config.js';
-import { seedDemo } from '../src/server/modules/identity/index.js';
+import { describeSeed, seedDemo } from '../src/server/modules/identity/index.js';
 import { Database } from '../src/server/platform/db/database.js';
 import { applyMigrations } from '../src/server/platform/db/migrations.js';
 
@@ -18,15 +18,7 @@ try {
     adminEmail: config.seedAdminEmail,
     adminPassword: config.seedAdminPassword,
   });
-  if (!result.created) {
-    process.stdout.write(`Demo organisation "${result.orgSlug}" exists already; nothing changed.\n`);
-  } else {
-    process.stdout.write(
-      `Demo organisation "${result.orgSlug}" created.\n  e-mail:   ${result.adminEmail}\n  password: ${
-        config.seedAdminPassword ? '(the value of SEED_ADMIN_PASSWORD)' : result.password
-      }\n  users: ${result.users.map((user) => `${user.email} (${user.role})`).join(', ')}\n`,
-    );
-  }
+  process.stdout.write(describeSeed(result, config.publicUrl, Boolean(config.seedAdminPassword)));
 } finally {
   await database.close();
 }

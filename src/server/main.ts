@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { defineJobs, scheduleJobs } from './jobs.js';
-import { seedDemo } from './modules/identity/index.js';
+import { describeSeed, seedDemo } from './modules/identity/index.js';
 import { Database } from './platform/db/database.js';
 import { applyMigrations, migrationStatus } from './platform/db/migrations.js';
 import { createLogger } from './platform/logger.js';
@@ -94,22 +94,8 @@ async function seed(platform: Platform, config: Config): Promise<void> {
     adminEmail: config.seedAdminEmail,
     adminPassword: config.seedAdminPassword,
   });
-  if (!result.created) return;
-  const shownPassword = config.seedAdminPassword ? '(the value of SEED_ADMIN_PASSWORD)' : result.password;
-  const lines = [
-    '',
-    '  Switchboard demo data created (organisation "acme").',
-    `  Sign in at ${config.publicUrl} — API docs: ${config.publicUrl}/api/docs`,
-    `    e-mail:   ${result.adminEmail}`,
-    `    password: ${shownPassword}`,
-    `  Other demo users (same password): ${result.users
-      .filter((user) => user.email !== result.adminEmail)
-      .map((user) => `${user.email} (${user.role})`)
-      .join(', ')}`,
-    '  This password is shown once; it is stored only as a hash.',
-    '',
-  ];
-  process.stderr.write(`${lines.join('\n')}\n`);
+  if (result.created)
+    process.stderr.write(describeSeed(result, config.publicUrl, Boolean(config.seedAdminPassword)));
 }
 
 function installShutdown(

@@ -28,7 +28,7 @@ export {
   ROLES,
   type Role,
 } from './identity.policy.js';
-export { seedDemo } from './seed.js';
+export { describeSeed, seedDemo } from './seed.js';
 
 /** The identity module: accounts, teams, sessions, tokens and the authentication hook. */
 export interface IdentityModule {

@@ -97,3 +97,26 @@ export async function seedDemo(
   });
   return { created: true, orgSlug: DEMO_ORG_SLUG, adminEmail, password, users };
 }
+
+/**
+ * What to print after seeding: where to sign in and the login, shown once. A password that
+ * came from SEED_ADMIN_PASSWORD is not echoed.
+ */
+export function describeSeed(result: SeedResult, publicUrl: string, passwordFromEnv: boolean): string {
+  if (!result.created) return `Demo organisation "${result.orgSlug}" exists already; nothing changed.\n`;
+  const others = result.users
+    .filter((user) => user.email !== result.adminEmail)
+    .map((user) => `${user.email} (${user.role})`)
+    .join(', ');
+  const lines = [
+    '',
+    `  Switchboard demo data created (organisation "${result.orgSlug}").`,
+    `  Sign in at ${publicUrl} — API docs: ${publicUrl}/api/docs`,
+    `    e-mail:   ${result.adminEmail}`,
+    `    password: ${passwordFromEnv ? '(the value of SEED_ADMIN_PASSWORD)' : result.password}`,
+    `  Other demo users (same password): ${others}`,
+    '  This password is shown once; it is stored only as a hash.',
+    '',
+  ];
+  return `${lines.join('\n')}\n`;
+}
