@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { organizations, users } from '../../src/server/modules/identity/identity.table.js';
 import {
   PASSWORD,
   type SignedUp,
@@ -18,10 +19,7 @@ beforeAll(async () => {
 afterAll(async () => t?.close());
 
 const countUsers = () =>
-  t.platform.database.transaction(async (tx) => {
-    const { users } = await import('../../src/server/modules/identity/identity.table.js');
-    return (await tx.select().from(users)).length;
-  });
+  t.platform.database.transaction(async (tx) => (await tx.select().from(users)).length);
 
 describe('bad input gets a 4xx in the common error shape and writes nothing', () => {
   const expectErrorShape = (body: Record<string, unknown>, statusCode: number, path: string) => {
@@ -116,7 +114,10 @@ describe('bad input gets a 4xx in the common error shape and writes nothing', ()
     expect(anonymous.statusCode).toBe(401);
   });
 
-  it('sign-up: missing organisation fields → 400 and no organisation is created', async () => {
+  it('sign-up: missing fields → 400, a taken slug → 409, and neither creates an organisation', async () => {
+    const countOrganizations = () =>
+      t.platform.database.transaction(async (tx) => (await tx.select().from(organizations)).length);
+    const before = await countOrganizations();
     const response = await t.app.inject({
       method: 'POST',
       url: '/api/v1/orgs',
@@ -135,6 +136,8 @@ describe('bad input gets a 4xx in the common error shape and writes nothing', ()
       payload: { name: 'Dup', slug: 'dup-slug', adminEmail: uniqueEmail(), adminPassword: PASSWORD },
     });
     expect(again.statusCode).toBe(409);
+    // Only the one successful sign-up added an organisation.
+    expect(await countOrganizations()).toBe(before + 1);
   });
 });
 

@@ -26,7 +26,7 @@ describe('the server process', () => {
   });
 
   it.runIf(!usingServices)(
-    'embedded: starts with demo data, prints the admin login once, serves it, and drains on SIGTERM',
+    'embedded: starts with demo data, prints the admin login once, serves it, and exits cleanly on SIGTERM',
     async () => {
       const dataDir = tempDir();
       const port = await freePort();
