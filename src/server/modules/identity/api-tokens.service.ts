@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { AppError, notFound } from '../../platform/http/app-error.js';
+import { SharedCache } from '../../platform/pubsub/shared-cache.js';
 import type { IdentityContext } from './identity.context.js';
 import { type Actor, hasPermission, scopedPermissions } from './identity.policy.js';
 import { presentApiToken } from './identity.presenter.js';
@@ -8,7 +9,6 @@ import * as repo from './identity.repository.js';
 import type { CreateApiTokenBody } from './identity.schema.js';
 import { API_TOKEN_PREFIX, hashSecret } from './secrets.js';
 
-const INVALIDATE_CHANNEL = 'api-token-invalidated';
 const CACHE_TTL_MS = 30_000;
 
 /**
@@ -17,26 +17,28 @@ const CACHE_TTL_MS = 30_000;
  * a revocation by more than a message's flight.
  */
 export class ApiTokenAuthenticator {
-  private readonly cache = new Map<string, { actor: Actor; expiresAt: number; lastTouch: number }>();
+  private readonly cache: SharedCache<Actor>;
 
-  constructor(private readonly context: IdentityContext) {}
+  constructor(private readonly context: IdentityContext) {
+    this.cache = new SharedCache<Actor>(context.pubsub, 'api-token-invalidated', {
+      ttlMs: CACHE_TTL_MS,
+      maxEntries: 20_000,
+    });
+  }
 
   async start(): Promise<void> {
-    await this.context.pubsub.subscribe(INVALIDATE_CHANNEL, (tokenHash) => this.cache.delete(tokenHash));
+    await this.cache.start();
   }
 
   async invalidate(tokenHashes: string[]): Promise<void> {
-    for (const tokenHash of tokenHashes) {
-      this.cache.delete(tokenHash);
-      await this.context.pubsub.publish(INVALIDATE_CHANNEL, tokenHash);
-    }
+    await this.cache.invalidate(...tokenHashes);
   }
 
   async authenticate(token: string, requestId?: string): Promise<Actor> {
     const tokenHash = hashSecret(token);
     const now = Date.now();
     const cached = this.cache.get(tokenHash);
-    if (cached && cached.expiresAt > now) return requestId ? { ...cached.actor, requestId } : cached.actor;
+    if (cached) return requestId ? { ...cached, requestId } : cached;
     const found = await this.context.database.transaction((tx) => repo.findApiTokenByHash(tx, tokenHash));
     if (!found) throw new AppError('TOKEN_INVALID', 'API token is invalid');
     const { token: row, user } = found;
@@ -51,8 +53,7 @@ export class ApiTokenAuthenticator {
       permissions: scopedPermissions(user.role, row.scopes),
       apiTokenId: row.id,
     };
-    const expiresAt = Math.min(now + CACHE_TTL_MS, row.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY);
-    this.cache.set(tokenHash, { actor, expiresAt, lastTouch: now });
+    this.cache.set(tokenHash, actor, row.expiresAt?.getTime());
     // Last use is recorded at most once per cache period, off the request's path.
     this.context.database
       .transaction((tx) => repo.touchApiToken(tx, row.id))

@@ -11,7 +11,7 @@ import { AuthService } from './auth.service.js';
 import type { IdentityContext } from './identity.context.js';
 import { installAuthentication } from './identity.http.js';
 import { meRoutes } from './me.routes.js';
-import { MeService, ProfileCache } from './me.service.js';
+import { createProfileCache, MeService } from './me.service.js';
 import { OrganizationsService } from './organizations.service.js';
 import { Revocations } from './revocations.js';
 import { type KeyRing, lazyKeyRing } from './signing-keys.js';
@@ -64,7 +64,7 @@ export async function createIdentityModule(platform: {
     (config.accessTokenTtlSeconds + 60) * 1000,
   );
   const context: IdentityContext = { ...platform, tokens, revocations };
-  const profiles = new ProfileCache(platform.pubsub);
+  const profiles = createProfileCache(platform.pubsub);
   const authenticator = new ApiTokenAuthenticator(context);
   const auth = new AuthService(context, authenticator);
   await Promise.all([revocations.start(), profiles.start(), authenticator.start()]);

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { AppError } from '../../platform/http/app-error.js';
 import type { PubSub } from '../../platform/pubsub/pubsub.port.js';
+import { SharedCache } from '../../platform/pubsub/shared-cache.js';
 import type { IdentityContext } from './identity.context.js';
 import { type Actor, permissionList } from './identity.policy.js';
 import * as repo from './identity.repository.js';
@@ -8,41 +9,14 @@ import type { MeResponse } from './identity.schema.js';
 
 type Profile = Omit<z.output<typeof MeResponse>, 'role' | 'permissions' | 'authenticatedWith'>;
 
-const CHANNEL = 'profile-invalidated';
-const TTL_MS = 60_000;
-
 /**
- * Per-process cache of what `/me` shows (name, organisation, teams). Changes evict the
- * entry in every process through pub/sub; the TTL bounds staleness if a message is lost.
+ * Per-process cache of what `/me` shows (name, organisation, teams), evicted in every
+ * process when a user or team changes.
  */
-export class ProfileCache {
-  private readonly entries = new Map<string, { profile: Profile; expiresAt: number }>();
+export type ProfileCache = SharedCache<Profile>;
 
-  constructor(private readonly pubsub: PubSub) {}
-
-  async start(): Promise<void> {
-    await this.pubsub.subscribe(CHANNEL, (userId) => this.entries.delete(userId));
-  }
-
-  get(userId: string): Profile | undefined {
-    const entry = this.entries.get(userId);
-    if (!entry) return undefined;
-    if (entry.expiresAt > Date.now()) return entry.profile;
-    this.entries.delete(userId);
-    return undefined;
-  }
-
-  set(userId: string, profile: Profile): void {
-    if (this.entries.size > 50_000) this.entries.clear();
-    this.entries.set(userId, { profile, expiresAt: Date.now() + TTL_MS });
-  }
-
-  async invalidate(...userIds: string[]): Promise<void> {
-    for (const userId of userIds) {
-      this.entries.delete(userId);
-      await this.pubsub.publish(CHANNEL, userId);
-    }
-  }
+export function createProfileCache(pubsub: PubSub): ProfileCache {
+  return new SharedCache<Profile>(pubsub, 'profile-invalidated', { ttlMs: 60_000, maxEntries: 50_000 });
 }
 
 /** `GET /me`: who the caller is, in which organisation, with which permissions. */
