@@ -29,6 +29,8 @@ export {
   type Role,
 } from './identity.policy.js';
 export { describeSeed, seedDemo } from './seed.js';
+/** Identity tables, for foreign keys only: other modules query identity through its services. */
+export * as identityTables from './identity.table.js';
 
 /** The identity module: accounts, teams, sessions, tokens and the authentication hook. */
 export interface IdentityModule {

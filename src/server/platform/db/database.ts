@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -70,6 +71,7 @@ export class Database {
       fs.mkdirSync(path.dirname(path.resolve(dataDir)), { recursive: true });
     const client = await PGlite.create({
       dataDir,
+      extensions: { pg_trgm },
       ...(options.snapshot ? { loadDataDir: options.snapshot } : {}),
     });
     return new Database('pglite', drizzlePglite({ client }) as unknown as Executor, undefined, client);
