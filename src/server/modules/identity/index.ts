@@ -18,6 +18,7 @@ import { type KeyRing, lazyKeyRing } from './signing-keys.js';
 import { TeamsService } from './teams.service.js';
 import { UsersService } from './users.service.js';
 
+export { type DirectoryTeam, type DirectoryUser, directory } from './directory.js';
 export { actorOf, clientOf } from './identity.http.js';
 export {
   type Actor,
@@ -28,9 +29,9 @@ export {
   ROLES,
   type Role,
 } from './identity.policy.js';
-export { describeSeed, seedDemo } from './seed.js';
 /** Identity tables, for foreign keys only: other modules query identity through its services. */
 export * as identityTables from './identity.table.js';
+export { describeSeed, seedDemo } from './seed.js';
 
 /** The identity module: accounts, teams, sessions, tokens and the authentication hook. */
 export interface IdentityModule {

@@ -66,3 +66,28 @@ export async function recordEvent<S extends z.ZodType>(
   markOutboxWritten(tx);
   return row!.id;
 }
+
+/** Records many events of one transaction with a single insert (bulk operations). */
+export async function recordEvents<S extends z.ZodType>(
+  tx: Executor,
+  entries: ReadonlyArray<{
+    type: EventType<S>;
+    origin: EventOrigin;
+    aggregateId: string | null;
+    payload: z.input<S>;
+  }>,
+): Promise<void> {
+  if (entries.length === 0) return;
+  await tx.insert(outbox).values(
+    entries.map((entry) => ({
+      orgId: entry.origin.orgId,
+      event: entry.type.name,
+      aggregateType: entry.type.aggregateType,
+      aggregateId: entry.aggregateId,
+      actorId: entry.origin.actorId ?? null,
+      requestId: entry.origin.requestId ?? null,
+      payload: entry.type.payload.parse(entry.payload) as object,
+    })),
+  );
+  markOutboxWritten(tx);
+}

@@ -1,0 +1,95 @@
+import { and, eq, ilike, inArray, isNull, or, sql } from 'drizzle-orm';
+import type { Executor } from '../../platform/db/database.js';
+import type { Role } from './identity.policy.js';
+import { teamIdsOfUsers } from './identity.repository.js';
+import { teamMembers, teams, users } from './identity.table.js';
+
+/** A user as other modules see them. */
+export interface DirectoryUser {
+  id: string;
+  name: string;
+  email: string;
+  role: Role;
+  isActive: boolean;
+}
+
+export interface DirectoryTeam {
+  id: string;
+  name: string;
+}
+
+const userColumns = {
+  id: users.id,
+  name: users.name,
+  email: users.email,
+  role: users.role,
+  isActive: users.isActive,
+};
+
+/**
+ * Read-only lookups of users and teams for other modules, run inside the caller's
+ * transaction (so row-level security and the caller's snapshot apply). Other modules
+ * never query identity tables themselves.
+ */
+export const directory = {
+  async users(tx: Executor, orgId: string, ids: readonly string[]): Promise<Map<string, DirectoryUser>> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return new Map();
+    const rows = await tx
+      .select(userColumns)
+      .from(users)
+      .where(and(eq(users.orgId, orgId), inArray(users.id, unique)));
+    return new Map(rows.map((row) => [row.id, row]));
+  },
+
+  async user(tx: Executor, orgId: string, id: string): Promise<DirectoryUser | undefined> {
+    return (await directory.users(tx, orgId, [id])).get(id);
+  },
+
+  /** Users by e-mail address (lower-cased), for @mentions. */
+  async usersByEmail(tx: Executor, orgId: string, emails: readonly string[]): Promise<DirectoryUser[]> {
+    const unique = [...new Set(emails.map((email) => email.toLowerCase()))];
+    if (unique.length === 0) return [];
+    return tx
+      .select(userColumns)
+      .from(users)
+      .where(and(eq(users.orgId, orgId), inArray(users.email, unique)));
+  },
+
+  /** Ids of users whose name or e-mail contains `text` (case-insensitive), for search. */
+  async matchUserIds(tx: Executor, orgId: string, text: string, limit = 50): Promise<string[]> {
+    const pattern = `%${text.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+    const rows = await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.orgId, orgId), or(ilike(users.email, pattern), ilike(users.name, pattern))))
+      .limit(limit);
+    return rows.map((row) => row.id);
+  },
+
+  async teams(tx: Executor, orgId: string, ids: readonly string[]): Promise<Map<string, DirectoryTeam>> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return new Map();
+    const rows = await tx
+      .select({ id: teams.id, name: teams.name })
+      .from(teams)
+      .where(and(eq(teams.orgId, orgId), inArray(teams.id, unique), isNull(teams.deletedAt)));
+    return new Map(rows.map((row) => [row.id, row]));
+  },
+
+  /** Ids of the live teams a user belongs to. */
+  async teamIdsOf(tx: Executor, orgId: string, userId: string): Promise<string[]> {
+    return (await teamIdsOfUsers(tx, orgId, [userId])).get(userId) ?? [];
+  },
+
+  async isTeamMember(tx: Executor, orgId: string, teamId: string, userId: string): Promise<boolean> {
+    const rows = await tx
+      .select({ one: sql<number>`1` })
+      .from(teamMembers)
+      .where(
+        and(eq(teamMembers.orgId, orgId), eq(teamMembers.teamId, teamId), eq(teamMembers.userId, userId)),
+      )
+      .limit(1);
+    return rows.length > 0;
+  },
+};

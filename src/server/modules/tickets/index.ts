@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Database } from '../../platform/db/database.js';
+import type { FileStorage } from '../../platform/storage/storage.port.js';
+import { MessagesService } from './messages.service.js';
+import type { TicketsContext } from './tickets.context.js';
+import { TicketListService } from './tickets.list.js';
+import { ticketRoutes } from './tickets.routes.js';
+import { TicketsService } from './tickets.service.js';
+import { ViewCounts } from './views.counts.js';
+import { WorkflowService } from './workflow.service.js';
+
+export * from './tickets.events.js';
+export { formatTicketNumber } from './tickets.service.js';
+
+/** The tickets module: tickets, conversations, lists and search, views, templates. */
+export interface TicketsModule {
+  tickets: TicketsService;
+  list: TicketListService;
+  messages: MessagesService;
+  workflow: WorkflowService;
+  register(app: FastifyInstance): Promise<void>;
+}
+
+export function createTicketsModule(platform: {
+  database: Database;
+  storage: FileStorage;
+  logger: Logger;
+}): TicketsModule {
+  const context: TicketsContext = { ...platform, viewCounts: new ViewCounts() };
+  const tickets = new TicketsService(context);
+  const list = new TicketListService(context);
+  const messages = new MessagesService(context);
+  const workflow = new WorkflowService(context, tickets);
+  return {
+    tickets,
+    list,
+    messages,
+    workflow,
+    async register(app) {
+      await app.register(ticketRoutes, { prefix: '/api/v1', tickets, list, messages, workflow });
+    },
+  };
+}

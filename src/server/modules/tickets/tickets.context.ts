@@ -1,0 +1,115 @@
+import type { Logger } from 'pino';
+import type { Database, Executor } from '../../platform/db/database.js';
+import { recordEvents } from '../../platform/events/events.js';
+import { notFound } from '../../platform/http/app-error.js';
+import type { FileStorage } from '../../platform/storage/storage.port.js';
+import { type Actor, directory } from '../identity/index.js';
+import { listFieldDefinitions } from './settings.repository.js';
+import { TIMELINE_EVENTS } from './tickets.events.js';
+import { canSee, isAgent, type Viewer } from './tickets.policy.js';
+import { type PresentContext, referencedIds } from './tickets.presenter.js';
+import * as repo from './tickets.repository.js';
+import type { ViewCounts } from './views.counts.js';
+
+/** What the ticket services need from the platform. */
+export interface TicketsContext {
+  database: Database;
+  storage: FileStorage;
+  logger: Logger;
+  /** Keeps saved-view counts in step with ticket changes (inside the same transaction). */
+  viewCounts: ViewCounts;
+}
+
+export async function viewerOf(tx: Executor, actor: Actor): Promise<Viewer> {
+  return { actor, teamIds: isAgent(actor) ? await directory.teamIdsOf(tx, actor.orgId, actor.userId) : [] };
+}
+
+/**
+ * A live ticket the viewer may see, or 404 — the same answer for a missing ticket, a
+ * deleted one, another organisation's and one the viewer may not see.
+ */
+export async function visibleTicket(
+  tx: Executor,
+  viewer: Viewer,
+  ticketId: string,
+  options: { lock?: boolean } = {},
+): Promise<repo.TicketRow> {
+  const ticket = await repo.findTicket(tx, viewer.actor.orgId, ticketId, options);
+  if (!ticket) throw notFound('Ticket');
+  const follower =
+    ticket.requesterId !== viewer.actor.userId && (await repo.isFollower(tx, ticket.id, viewer.actor.userId));
+  if (!canSee(viewer, ticket, follower)) throw notFound('Ticket');
+  return ticket;
+}
+
+/** Loads the names a presentation needs, in one query per kind. */
+export async function presentContext(
+  tx: Executor,
+  viewer: Viewer,
+  tickets: readonly repo.TicketRow[],
+  messages: readonly repo.MessageRow[] = [],
+  events: readonly repo.TicketEventRow[] = [],
+): Promise<PresentContext> {
+  const { orgId } = viewer.actor;
+  const ids = referencedIds(tickets, messages, events);
+  const [users, teams, fields] = await Promise.all([
+    directory.users(tx, orgId, ids.userIds),
+    directory.teams(tx, orgId, ids.teamIds),
+    listFieldDefinitions(tx, orgId),
+  ]);
+  return { users, teams, agent: isAgent(viewer.actor), fields };
+}
+
+export interface TimelineChange {
+  type: repo.TimelineEntry['type'];
+  changes?: Record<string, { from: unknown; to: unknown }>;
+  data?: Record<string, unknown>;
+  isInternal?: boolean;
+}
+
+/**
+ * Writes timeline rows and their outbox events for changes to tickets, in the caller's
+ * transaction: the one way every ticket change is recorded. `ticket` is the state after
+ * the change, so listeners see where the ticket is now.
+ */
+export async function recordTicketChanges(
+  tx: Executor,
+  actor: Pick<Actor, 'orgId' | 'userId' | 'requestId'> | null,
+  entries: ReadonlyArray<{ ticket: repo.TicketRow; change: TimelineChange }>,
+  orgId = actor?.orgId ?? '',
+): Promise<repo.TicketEventRow[]> {
+  const rows = await repo.insertTimeline(
+    tx,
+    entries.map(({ ticket, change }) => ({
+      orgId,
+      ticketId: ticket.id,
+      actorId: actor?.userId ?? null,
+      type: change.type,
+      changes: change.changes ?? {},
+      data: change.data ?? {},
+      isInternal: change.isInternal ?? false,
+    })),
+  );
+  await recordEvents(
+    tx,
+    entries.map(({ ticket, change }, index) => ({
+      type: TIMELINE_EVENTS[change.type],
+      origin: { orgId, actorId: actor?.userId ?? null, requestId: actor?.requestId ?? null },
+      aggregateId: ticket.id,
+      payload: {
+        eventId: rows[index]!.id,
+        type: change.type,
+        number: ticket.number,
+        status: ticket.status,
+        priority: ticket.priority,
+        teamId: ticket.teamId,
+        assigneeId: ticket.assigneeId,
+        requesterId: ticket.requesterId,
+        isInternal: change.isInternal ?? false,
+        changes: change.changes ?? {},
+        data: change.data ?? {},
+      },
+    })),
+  );
+  return rows;
+}

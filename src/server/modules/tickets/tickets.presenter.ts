@@ -1,0 +1,114 @@
+import type { DirectoryTeam, DirectoryUser } from '../identity/index.js';
+import { type FieldDefinition, requesterVisibleFields } from './custom-fields.js';
+import type { AttachmentRow, MessageRow, TicketEventRow, TicketRow } from './tickets.repository.js';
+
+/** What presenting needs besides the rows: names of the people and teams they mention. */
+export interface PresentContext {
+  users: ReadonlyMap<string, DirectoryUser>;
+  teams: ReadonlyMap<string, DirectoryTeam>;
+  /** Agents see agent-only fields (tags, team, custom fields, first response). */
+  agent: boolean;
+  fields: readonly FieldDefinition[];
+}
+
+const iso = (date: Date | null) => (date ? date.toISOString() : null);
+
+function userRef(users: PresentContext['users'], id: string | null) {
+  if (!id) return null;
+  const user = users.get(id);
+  return user ? { id: user.id, name: user.name, email: user.email } : null;
+}
+
+/** Ids of the users and teams a set of rows refers to, to load them in one query each. */
+export function referencedIds(
+  tickets: readonly TicketRow[],
+  messages: readonly MessageRow[] = [],
+  events: readonly TicketEventRow[] = [],
+) {
+  const userIds = new Set<string>();
+  const teamIds = new Set<string>();
+  for (const ticket of tickets) {
+    userIds.add(ticket.requesterId);
+    if (ticket.assigneeId) userIds.add(ticket.assigneeId);
+    if (ticket.teamId) teamIds.add(ticket.teamId);
+  }
+  for (const message of messages) if (message.authorId) userIds.add(message.authorId);
+  for (const event of events) if (event.actorId) userIds.add(event.actorId);
+  return { userIds: [...userIds], teamIds: [...teamIds] };
+}
+
+export function presentTicket(ticket: TicketRow, context: PresentContext) {
+  const base = {
+    id: ticket.id,
+    number: ticket.number,
+    title: ticket.title,
+    description: ticket.description,
+    status: ticket.status,
+    priority: ticket.priority,
+    channel: ticket.channel,
+    categoryId: ticket.categoryId,
+    assignee: userRef(context.users, ticket.assigneeId),
+    requester: userRef(context.users, ticket.requesterId),
+    resolvedAt: iso(ticket.resolvedAt),
+    closedAt: iso(ticket.closedAt),
+    mergedIntoId: ticket.mergedIntoId,
+    version: ticket.version,
+    createdAt: ticket.createdAt.toISOString(),
+    updatedAt: ticket.updatedAt.toISOString(),
+    lastActivityAt: ticket.lastActivityAt.toISOString(),
+  };
+  if (!context.agent) {
+    return { ...base, customFields: requesterVisibleFields(context.fields, ticket.customFields) };
+  }
+  const team = ticket.teamId ? context.teams.get(ticket.teamId) : undefined;
+  return {
+    ...base,
+    tags: ticket.tags,
+    team: team ? { id: team.id, name: team.name } : null,
+    customFields: ticket.customFields,
+    firstResponseAt: iso(ticket.firstResponseAt),
+  };
+}
+
+export function presentAttachment(attachment: AttachmentRow) {
+  return {
+    id: attachment.id,
+    fileName: attachment.fileName,
+    contentType: attachment.contentType,
+    sizeBytes: attachment.sizeBytes,
+    sha256: attachment.sha256,
+    createdAt: attachment.createdAt.toISOString(),
+  };
+}
+
+export function presentMessage(
+  message: MessageRow,
+  attachments: readonly AttachmentRow[],
+  context: Pick<PresentContext, 'users'>,
+) {
+  return {
+    id: message.id,
+    ticketId: message.ticketId,
+    author: userRef(context.users, message.authorId),
+    isInternal: message.isInternal,
+    body: message.body,
+    channel: message.channel,
+    mentions: message.mentions,
+    attachments: attachments.map(presentAttachment),
+    splitToTicketId: message.splitToTicketId,
+    createdAt: message.createdAt.toISOString(),
+  };
+}
+
+export function presentEvent(event: TicketEventRow, context: Pick<PresentContext, 'users'>) {
+  return {
+    id: event.id,
+    ticketId: event.ticketId,
+    type: event.type,
+    actor: userRef(context.users, event.actorId),
+    changes: event.changes,
+    data: event.data,
+    isInternal: event.isInternal,
+    createdAt: event.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,355 @@
+import { and, asc, desc, eq, getTableColumns, gt, inArray, isNull, or, sql } from 'drizzle-orm';
+import type { Executor } from '../../platform/db/database.js';
+import type { TimelineEventType } from './tickets.events.js';
+import {
+  ticketAttachments,
+  ticketEvents,
+  ticketFollowers,
+  ticketLinks,
+  ticketMessages,
+  ticketNumberCounters,
+  tickets,
+  ticketTimeEntries,
+} from './tickets.table.js';
+
+/** Queries of the tickets module. Every function takes the executor; none opens a transaction. */
+
+export type TicketRow = Omit<typeof tickets.$inferSelect, 'searchVector'>;
+export type TicketInsert = typeof tickets.$inferInsert;
+export type MessageRow = Omit<typeof ticketMessages.$inferSelect, 'searchVector'>;
+export type TicketEventRow = typeof ticketEvents.$inferSelect;
+export type AttachmentRow = typeof ticketAttachments.$inferSelect;
+
+// Everything but the generated search vector, which no response needs.
+const { searchVector: _ticketVector, ...ticketColumns } = getTableColumns(tickets);
+const { searchVector: _messageVector, ...messageColumns } = getTableColumns(ticketMessages);
+
+export { ticketColumns };
+
+/** Takes the next number of the day for an organisation (its own statement: short lock). */
+export async function nextTicketSequence(tx: Executor, orgId: string, day: string): Promise<number> {
+  const [row] = await tx
+    .insert(ticketNumberCounters)
+    .values({ orgId, day, lastValue: 1 })
+    .onConflictDoUpdate({
+      target: [ticketNumberCounters.orgId, ticketNumberCounters.day],
+      set: { lastValue: sql`${ticketNumberCounters.lastValue} + 1` },
+    })
+    .returning({ lastValue: ticketNumberCounters.lastValue });
+  return row!.lastValue;
+}
+
+export async function insertTicket(tx: Executor, values: TicketInsert): Promise<TicketRow> {
+  const [row] = await tx.insert(tickets).values(values).returning(ticketColumns);
+  return row!;
+}
+
+/** A live (not deleted) ticket of the organisation; `lock` takes a row lock for the change. */
+export async function findTicket(
+  tx: Executor,
+  orgId: string,
+  ticketId: string,
+  options: { lock?: boolean } = {},
+): Promise<TicketRow | undefined> {
+  const query = tx
+    .select(ticketColumns)
+    .from(tickets)
+    .where(and(eq(tickets.orgId, orgId), eq(tickets.id, ticketId), isNull(tickets.deletedAt)));
+  const [row] = options.lock ? await query.for('update') : await query;
+  return row;
+}
+
+export async function findTickets(tx: Executor, orgId: string, ticketIds: readonly string[], lock = false) {
+  if (ticketIds.length === 0) return [];
+  const query = tx
+    .select(ticketColumns)
+    .from(tickets)
+    .where(and(eq(tickets.orgId, orgId), inArray(tickets.id, [...ticketIds]), isNull(tickets.deletedAt)))
+    .orderBy(asc(tickets.id));
+  return lock ? query.for('update') : query;
+}
+
+/** Applies changes and bumps the version; returns the new row. */
+export async function updateTicket(
+  tx: Executor,
+  orgId: string,
+  ticketId: string,
+  changes: Partial<TicketInsert>,
+): Promise<TicketRow> {
+  const [row] = await tx
+    .update(tickets)
+    .set({ ...changes, version: sql`${tickets.version} + 1`, updatedAt: new Date() })
+    .where(and(eq(tickets.orgId, orgId), eq(tickets.id, ticketId)))
+    .returning(ticketColumns);
+  return row!;
+}
+
+/** Assigns an unassigned ticket in one statement: of concurrent claims exactly one matches. */
+export async function claimTicket(tx: Executor, orgId: string, ticketId: string, userId: string) {
+  const [row] = await tx
+    .update(tickets)
+    .set({ assigneeId: userId, version: sql`${tickets.version} + 1`, updatedAt: new Date() })
+    .where(
+      and(
+        eq(tickets.orgId, orgId),
+        eq(tickets.id, ticketId),
+        isNull(tickets.assigneeId),
+        isNull(tickets.deletedAt),
+      ),
+    )
+    .returning(ticketColumns);
+  return row;
+}
+
+export async function isFollower(tx: Executor, ticketId: string, userId: string): Promise<boolean> {
+  const rows = await tx
+    .select({ one: sql<number>`1` })
+    .from(ticketFollowers)
+    .where(and(eq(ticketFollowers.ticketId, ticketId), eq(ticketFollowers.userId, userId)))
+    .limit(1);
+  return rows.length > 0;
+}
+
+export async function followerIds(tx: Executor, ticketId: string): Promise<string[]> {
+  const rows = await tx
+    .select({ userId: ticketFollowers.userId })
+    .from(ticketFollowers)
+    .where(eq(ticketFollowers.ticketId, ticketId))
+    .orderBy(asc(ticketFollowers.createdAt));
+  return rows.map((row) => row.userId);
+}
+
+export async function addFollowers(
+  tx: Executor,
+  orgId: string,
+  ticketId: string,
+  userIds: readonly string[],
+) {
+  if (userIds.length === 0) return [];
+  const rows = await tx
+    .insert(ticketFollowers)
+    .values(userIds.map((userId) => ({ orgId, ticketId, userId })))
+    .onConflictDoNothing()
+    .returning({ userId: ticketFollowers.userId });
+  return rows.map((row) => row.userId);
+}
+
+export async function removeFollower(tx: Executor, ticketId: string, userId: string): Promise<boolean> {
+  const rows = await tx
+    .delete(ticketFollowers)
+    .where(and(eq(ticketFollowers.ticketId, ticketId), eq(ticketFollowers.userId, userId)))
+    .returning({ userId: ticketFollowers.userId });
+  return rows.length > 0;
+}
+
+export async function insertMessage(tx: Executor, values: typeof ticketMessages.$inferInsert) {
+  const [row] = await tx.insert(ticketMessages).values(values).returning(messageColumns);
+  return row!;
+}
+
+export async function findMessage(tx: Executor, orgId: string, ticketId: string, messageId: string) {
+  const [row] = await tx
+    .select(messageColumns)
+    .from(ticketMessages)
+    .where(
+      and(
+        eq(ticketMessages.orgId, orgId),
+        eq(ticketMessages.ticketId, ticketId),
+        eq(ticketMessages.id, messageId),
+      ),
+    );
+  return row;
+}
+
+export async function markMessageSplit(tx: Executor, messageId: string, newTicketId: string) {
+  await tx
+    .update(ticketMessages)
+    .set({ splitToTicketId: newTicketId })
+    .where(eq(ticketMessages.id, messageId));
+}
+
+/** A ticket's conversation, oldest first; internal notes only when asked for. */
+export async function listMessages(tx: Executor, ticketId: string, includeInternal: boolean) {
+  return tx
+    .select(messageColumns)
+    .from(ticketMessages)
+    .where(
+      and(
+        eq(ticketMessages.ticketId, ticketId),
+        includeInternal ? undefined : eq(ticketMessages.isInternal, false),
+      ),
+    )
+    .orderBy(asc(ticketMessages.createdAt), asc(ticketMessages.id));
+}
+
+export async function attachmentsOfMessages(tx: Executor, messageIds: readonly string[]) {
+  if (messageIds.length === 0) return [];
+  return tx
+    .select()
+    .from(ticketAttachments)
+    .where(inArray(ticketAttachments.messageId, [...messageIds]))
+    .orderBy(asc(ticketAttachments.createdAt));
+}
+
+/** Unattached uploads of a user, claimed by the message being written. */
+export async function attachToMessage(
+  tx: Executor,
+  orgId: string,
+  uploaderId: string,
+  attachmentIds: readonly string[],
+  target: { ticketId: string; messageId: string },
+): Promise<number> {
+  if (attachmentIds.length === 0) return 0;
+  const rows = await tx
+    .update(ticketAttachments)
+    .set(target)
+    .where(
+      and(
+        eq(ticketAttachments.orgId, orgId),
+        eq(ticketAttachments.uploaderId, uploaderId),
+        inArray(ticketAttachments.id, [...attachmentIds]),
+        isNull(ticketAttachments.messageId),
+      ),
+    )
+    .returning({ id: ticketAttachments.id });
+  return rows.length;
+}
+
+export async function insertAttachment(tx: Executor, values: typeof ticketAttachments.$inferInsert) {
+  const [row] = await tx.insert(ticketAttachments).values(values).returning();
+  return row!;
+}
+
+export async function findAttachment(tx: Executor, orgId: string, attachmentId: string) {
+  const [row] = await tx
+    .select()
+    .from(ticketAttachments)
+    .where(and(eq(ticketAttachments.orgId, orgId), eq(ticketAttachments.id, attachmentId)));
+  return row;
+}
+
+export interface TimelineEntry {
+  orgId: string;
+  ticketId: string;
+  actorId: string | null;
+  type: TimelineEventType;
+  changes?: Record<string, { from: unknown; to: unknown }>;
+  data?: Record<string, unknown>;
+  isInternal?: boolean;
+}
+
+export async function insertTimeline(tx: Executor, entries: readonly TimelineEntry[]) {
+  if (entries.length === 0) return [];
+  return tx
+    .insert(ticketEvents)
+    .values(entries.map((entry) => ({ ...entry })))
+    .returning();
+}
+
+/** A ticket's timeline in order; requesters' reads leave internal events out. */
+export async function listTimeline(
+  tx: Executor,
+  ticketId: string,
+  options: { includeInternal: boolean; after?: string | undefined; limit: number },
+) {
+  return tx
+    .select()
+    .from(ticketEvents)
+    .where(
+      and(
+        eq(ticketEvents.ticketId, ticketId),
+        options.includeInternal ? undefined : eq(ticketEvents.isInternal, false),
+        options.after ? gt(ticketEvents.id, options.after) : undefined,
+      ),
+    )
+    .orderBy(asc(ticketEvents.id))
+    .limit(options.limit);
+}
+
+/** Moves a merged ticket's messages, events and attachments to the target ticket. */
+export async function moveConversation(tx: Executor, fromTicketId: string, toTicketId: string) {
+  const moved = await tx
+    .update(ticketMessages)
+    .set({ ticketId: toTicketId })
+    .where(eq(ticketMessages.ticketId, fromTicketId))
+    .returning({ id: ticketMessages.id });
+  await tx
+    .update(ticketAttachments)
+    .set({ ticketId: toTicketId })
+    .where(eq(ticketAttachments.ticketId, fromTicketId));
+  const events = await tx
+    .update(ticketEvents)
+    .set({ ticketId: toTicketId })
+    .where(eq(ticketEvents.ticketId, fromTicketId))
+    .returning({ id: ticketEvents.id });
+  return { messages: moved.length, events: events.length };
+}
+
+const orderedPair = (a: string, b: string) => (a < b ? [a, b] : [b, a]) as [string, string];
+
+export async function insertLink(
+  tx: Executor,
+  orgId: string,
+  a: string,
+  b: string,
+  createdById: string | null,
+) {
+  const [ticketId, relatedId] = orderedPair(a, b);
+  const rows = await tx
+    .insert(ticketLinks)
+    .values({ orgId, ticketId, relatedId, createdById })
+    .onConflictDoNothing()
+    .returning({ ticketId: ticketLinks.ticketId });
+  return rows.length > 0;
+}
+
+export async function deleteLink(tx: Executor, a: string, b: string): Promise<boolean> {
+  const [ticketId, relatedId] = orderedPair(a, b);
+  const rows = await tx
+    .delete(ticketLinks)
+    .where(and(eq(ticketLinks.ticketId, ticketId), eq(ticketLinks.relatedId, relatedId)))
+    .returning({ ticketId: ticketLinks.ticketId });
+  return rows.length > 0;
+}
+
+/** Live tickets linked to a ticket, either way round. */
+export async function linkedTickets(tx: Executor, ticketId: string) {
+  return tx
+    .select({ id: tickets.id, number: tickets.number, title: tickets.title, status: tickets.status })
+    .from(ticketLinks)
+    .innerJoin(
+      tickets,
+      or(
+        and(eq(ticketLinks.ticketId, ticketId), eq(tickets.id, ticketLinks.relatedId)),
+        and(eq(ticketLinks.relatedId, ticketId), eq(tickets.id, ticketLinks.ticketId)),
+      ),
+    )
+    .where(
+      and(
+        or(eq(ticketLinks.ticketId, ticketId), eq(ticketLinks.relatedId, ticketId)),
+        isNull(tickets.deletedAt),
+      ),
+    )
+    .orderBy(asc(tickets.number));
+}
+
+export async function insertTimeEntry(tx: Executor, values: typeof ticketTimeEntries.$inferInsert) {
+  const [row] = await tx.insert(ticketTimeEntries).values(values).returning();
+  return row!;
+}
+
+export async function listTimeEntries(tx: Executor, ticketId: string) {
+  return tx
+    .select()
+    .from(ticketTimeEntries)
+    .where(eq(ticketTimeEntries.ticketId, ticketId))
+    .orderBy(desc(ticketTimeEntries.createdAt));
+}
+
+export async function totalMinutes(tx: Executor, ticketId: string): Promise<number> {
+  const [row] = await tx
+    .select({ total: sql<number>`coalesce(sum(${ticketTimeEntries.minutes}), 0)::int` })
+    .from(ticketTimeEntries)
+    .where(eq(ticketTimeEntries.ticketId, ticketId));
+  return row?.total ?? 0;
+}

@@ -1,0 +1,335 @@
+import type { z } from 'zod';
+import type { Executor } from '../../platform/db/database.js';
+import { AppError } from '../../platform/http/app-error.js';
+import { type Actor, directory } from '../identity/index.js';
+import { applyCustomFields } from './custom-fields.js';
+import { findCategory, listFieldDefinitions } from './settings.repository.js';
+import {
+  presentContext,
+  recordTicketChanges,
+  type TicketsContext,
+  type TimelineChange,
+  viewerOf,
+  visibleTicket,
+} from './tickets.context.js';
+import { isAgent, requirePermission, type Viewer } from './tickets.policy.js';
+import { presentAttachment, presentEvent, presentMessage, presentTicket } from './tickets.presenter.js';
+import * as repo from './tickets.repository.js';
+import type { CreateTicketBody, EventListQuery, UpdateTicketBody } from './tickets.schema.js';
+import { NO_MATCHES } from './views.counts.js';
+
+/** Format of ticket numbers: TKT-YYYYMMDD-NNNNN (the day in UTC; five digits, more past 99,999). */
+export function formatTicketNumber(day: string, sequence: number): string {
+  return `TKT-${day.replaceAll('-', '')}-${String(sequence).padStart(5, '0')}`;
+}
+
+/** Ticket fields only agents see; a change to them is an internal timeline event. */
+const AGENT_ONLY_FIELDS = new Set(['tags', 'teamId']);
+
+type Changes = Record<string, { from: unknown; to: unknown }>;
+
+/** Use cases on single tickets: open, read, edit, delete, timeline. */
+export class TicketsService {
+  constructor(private readonly context: TicketsContext) {}
+
+  /**
+   * Takes the next ticket number in a transaction of its own, so the counter row is locked
+   * only for one statement however long the ticket's own transaction runs. A rolled-back
+   * create leaves a gap in the day's numbers, never a duplicate.
+   */
+  async nextNumber(orgId: string, now = new Date()): Promise<string> {
+    const day = now.toISOString().slice(0, 10);
+    const sequence = await this.context.database.withOrg(orgId, (tx) =>
+      repo.nextTicketSequence(tx, orgId, day),
+    );
+    return formatTicketNumber(day, sequence);
+  }
+
+  async create(actor: Actor, input: z.output<typeof CreateTicketBody>) {
+    requirePermission(actor, 'ticket:create', 'Opening a ticket');
+    const agent = isAgent(actor);
+    if (!agent) {
+      const agentFields = (['teamId', 'assigneeId', 'requesterId'] as const).filter(
+        (key) => input[key] != null,
+      );
+      if (input.tags.length > 0) agentFields.push('tags' as never);
+      if (agentFields.length > 0)
+        throw new AppError('FORBIDDEN', `Only agents may set ${agentFields.join(', ')}`);
+    }
+    if (input.assigneeId) requirePermission(actor, 'ticket:assign', 'Assigning a ticket');
+    const number = await this.nextNumber(actor.orgId);
+    return this.context.database.withOrg(actor.orgId, async (tx) => {
+      const viewer = await viewerOf(tx, actor);
+      const requesterId = input.requesterId ?? actor.userId;
+      const problems: Record<string, string> = {};
+      const requester = await directory.user(tx, actor.orgId, requesterId);
+      if (!requester?.isActive) problems.requesterId = 'no active user with this id';
+      if (input.teamId && !(await directory.teams(tx, actor.orgId, [input.teamId])).has(input.teamId))
+        problems.teamId = 'no team with this id';
+      if (input.categoryId && !(await findCategory(tx, actor.orgId, input.categoryId)))
+        problems.categoryId = 'no category with this id';
+      if (input.assigneeId) {
+        const problem = await this.assigneeProblem(tx, actor.orgId, input.assigneeId, input.teamId ?? null);
+        if (problem) problems.assigneeId = problem;
+      }
+      if (Object.keys(problems).length > 0)
+        throw new AppError('UNPROCESSABLE', 'Invalid ticket', { details: problems });
+      const definitions = await listFieldDefinitions(tx, actor.orgId);
+      const visible = agent ? definitions : definitions.filter((definition) => definition.visibleToRequester);
+      if (!agent) {
+        const hidden = Object.keys(input.customFields).filter((key) => !visible.some((d) => d.key === key));
+        if (hidden.length > 0)
+          throw new AppError('UNPROCESSABLE', 'Invalid custom field values', {
+            details: {
+              customFields: Object.fromEntries(
+                hidden.map((key) => [key, 'is not a custom field of this organisation']),
+              ),
+            },
+          });
+      }
+      const customFields = applyCustomFields(visible, {}, input.customFields, { requireAll: true });
+      const ticket = await repo.insertTicket(tx, {
+        orgId: actor.orgId,
+        number,
+        title: input.title,
+        description: input.description,
+        priority: input.priority,
+        categoryId: input.categoryId ?? null,
+        tags: input.tags,
+        teamId: input.teamId ?? null,
+        assigneeId: input.assigneeId ?? null,
+        requesterId,
+        createdById: actor.userId,
+        channel: input.channel,
+        customFields,
+      });
+      await recordTicketChanges(tx, actor, [
+        { ticket, change: { type: 'created', data: { channel: ticket.channel, number: ticket.number } } },
+      ]);
+      await this.context.viewCounts.settle(tx, actor.orgId, [ticket.id], NO_MATCHES);
+      const present = await presentContext(tx, viewer, [ticket]);
+      return presentTicket(ticket, present);
+    });
+  }
+
+  /** Why a user cannot be a ticket's assignee, or undefined when they can. */
+  async assigneeProblem(
+    tx: Executor,
+    orgId: string,
+    assigneeId: string,
+    teamId: string | null,
+  ): Promise<string | undefined> {
+    const assignee = await directory.user(tx, orgId, assigneeId);
+    if (!assignee?.isActive) return 'no active user with this id';
+    if (assignee.role === 'requester') return 'requesters cannot be assignees';
+    if (teamId && !(await directory.isTeamMember(tx, orgId, teamId, assigneeId)))
+      return "is not a member of the ticket's team";
+    return undefined;
+  }
+
+  /** A ticket with its conversation; requesters get public messages only. */
+  async get(actor: Actor, ticketId: string) {
+    return this.context.database.withOrg(actor.orgId, async (tx) => {
+      const viewer = await viewerOf(tx, actor);
+      const ticket = await visibleTicket(tx, viewer, ticketId);
+      return this.detail(tx, viewer, ticket);
+    });
+  }
+
+  async detail(tx: Executor, viewer: Viewer, ticket: repo.TicketRow) {
+    const agent = isAgent(viewer.actor);
+    const [messages, links, followers, minutes] = await Promise.all([
+      repo.listMessages(tx, ticket.id, agent),
+      agent ? repo.linkedTickets(tx, ticket.id) : Promise.resolve([]),
+      repo.followerIds(tx, ticket.id),
+      agent ? repo.totalMinutes(tx, ticket.id) : Promise.resolve(undefined),
+    ]);
+    const attachments = await repo.attachmentsOfMessages(
+      tx,
+      messages.map((message) => message.id),
+    );
+    const context = await presentContext(tx, viewer, [ticket], messages);
+    const followerUsers = await directory.users(tx, viewer.actor.orgId, followers);
+    return {
+      ...presentTicket(ticket, context),
+      messages: messages.map((message) =>
+        presentMessage(
+          message,
+          attachments.filter((attachment) => attachment.messageId === message.id),
+          context,
+        ),
+      ),
+      links,
+      followers: followers.flatMap((id) => {
+        const user = followerUsers.get(id);
+        return user ? [{ id: user.id, name: user.name, email: user.email }] : [];
+      }),
+      ...(minutes === undefined ? {} : { timeSpentMinutes: minutes }),
+    };
+  }
+
+  /**
+   * Edits ticket fields (agents). `expectedVersion` (If-Match or body `version`) makes the
+   * edit conditional: a stale version is a 409 carrying the current one.
+   */
+  async update(
+    actor: Actor,
+    ticketId: string,
+    input: z.output<typeof UpdateTicketBody>,
+    expectedVersion: number | undefined,
+  ) {
+    requirePermission(actor, 'ticket:reply', 'Editing a ticket');
+    return this.context.database.withOrg(actor.orgId, async (tx) => {
+      const viewer = await viewerOf(tx, actor);
+      const ticket = await visibleTicket(tx, viewer, ticketId, { lock: true });
+      assertVersion(ticket, expectedVersion ?? input.version);
+      const changes: Changes = {};
+      const next: Partial<repo.TicketInsert> = {};
+      const problems: Record<string, string> = {};
+      for (const key of ['title', 'description', 'priority', 'channel'] as const) {
+        const value = input[key];
+        if (value !== undefined && value !== ticket[key]) {
+          changes[key] = { from: ticket[key], to: value };
+          Object.assign(next, { [key]: value });
+        }
+      }
+      if (input.tags !== undefined && !sameList(input.tags, ticket.tags)) {
+        changes.tags = { from: ticket.tags, to: input.tags };
+        next.tags = input.tags;
+      }
+      if (input.categoryId !== undefined && input.categoryId !== ticket.categoryId) {
+        if (input.categoryId && !(await findCategory(tx, actor.orgId, input.categoryId)))
+          problems.categoryId = 'no category with this id';
+        changes.categoryId = { from: ticket.categoryId, to: input.categoryId };
+        next.categoryId = input.categoryId;
+      }
+      if (input.teamId !== undefined && input.teamId !== ticket.teamId) {
+        if (input.teamId && !(await directory.teams(tx, actor.orgId, [input.teamId])).has(input.teamId))
+          problems.teamId = 'no team with this id';
+        changes.teamId = { from: ticket.teamId, to: input.teamId };
+        next.teamId = input.teamId;
+        // An assignee outside the new team would own a ticket their team cannot see.
+        if (
+          input.teamId &&
+          ticket.assigneeId &&
+          !(await directory.isTeamMember(tx, actor.orgId, input.teamId, ticket.assigneeId))
+        ) {
+          changes.assigneeId = { from: ticket.assigneeId, to: null };
+          next.assigneeId = null;
+        }
+      }
+      if (Object.keys(problems).length > 0)
+        throw new AppError('UNPROCESSABLE', 'Invalid ticket', { details: problems });
+      const definitions = await listFieldDefinitions(tx, actor.orgId);
+      const publicFieldChanges: Changes = {};
+      const internalFieldChanges: Changes = {};
+      if (input.customFields) {
+        const customFields = applyCustomFields(definitions, ticket.customFields, input.customFields, {
+          requireAll: false,
+        });
+        for (const key of new Set([...Object.keys(ticket.customFields), ...Object.keys(customFields)])) {
+          const from = ticket.customFields[key] ?? null;
+          const to = customFields[key] ?? null;
+          if (JSON.stringify(from) === JSON.stringify(to)) continue;
+          const visible = definitions.some((d) => d.key === key && d.visibleToRequester);
+          (visible ? publicFieldChanges : internalFieldChanges)[`customFields.${key}`] = { from, to };
+        }
+        if (Object.keys(publicFieldChanges).length + Object.keys(internalFieldChanges).length > 0)
+          next.customFields = customFields;
+      }
+      if (Object.keys(next).length === 0) return this.detail(tx, viewer, ticket);
+
+      const before = await this.context.viewCounts.matching(tx, actor.orgId, [ticket.id]);
+      const updated = await repo.updateTicket(tx, actor.orgId, ticket.id, next);
+      const publicChanges: Changes = { ...publicFieldChanges };
+      const internalChanges: Changes = { ...internalFieldChanges };
+      for (const [key, change] of Object.entries(changes)) {
+        (AGENT_ONLY_FIELDS.has(key) ? internalChanges : publicChanges)[key] = change;
+      }
+      const entries: Array<{ ticket: repo.TicketRow; change: TimelineChange }> = [];
+      if (Object.keys(publicChanges).length > 0)
+        entries.push({ ticket: updated, change: { type: 'updated', changes: publicChanges } });
+      if (Object.keys(internalChanges).length > 0)
+        entries.push({
+          ticket: updated,
+          change: { type: 'updated', changes: internalChanges, isInternal: true },
+        });
+      await recordTicketChanges(tx, actor, entries);
+      await this.context.viewCounts.settle(tx, actor.orgId, [ticket.id], before);
+      return this.detail(tx, viewer, updated);
+    });
+  }
+
+  /** Soft delete (admins): the ticket leaves every list; its rows stay for audit. */
+  async remove(actor: Actor, ticketId: string): Promise<void> {
+    requirePermission(actor, 'ticket:delete', 'Deleting a ticket');
+    await this.context.database.withOrg(actor.orgId, async (tx) => {
+      const viewer = await viewerOf(tx, actor);
+      const ticket = await visibleTicket(tx, viewer, ticketId, { lock: true });
+      const before = await this.context.viewCounts.matching(tx, actor.orgId, [ticket.id]);
+      const deleted = await repo.updateTicket(tx, actor.orgId, ticket.id, { deletedAt: new Date() });
+      await recordTicketChanges(tx, actor, [
+        { ticket: deleted, change: { type: 'deleted', isInternal: true } },
+      ]);
+      await this.context.viewCounts.settle(tx, actor.orgId, [ticket.id], before);
+    });
+  }
+
+  /** The timeline, oldest first; `after` resumes from an event id (client catch-up). */
+  async events(actor: Actor, ticketId: string, query: z.output<typeof EventListQuery>) {
+    return this.context.database.withOrg(actor.orgId, async (tx) => {
+      const viewer = await viewerOf(tx, actor);
+      const ticket = await visibleTicket(tx, viewer, ticketId);
+      const rows = await repo.listTimeline(tx, ticket.id, {
+        includeInternal: isAgent(actor),
+        after: query.after,
+        limit: query.limit + 1,
+      });
+      const page = rows.slice(0, query.limit);
+      const users = await directory.users(
+        tx,
+        actor.orgId,
+        page.flatMap((row) => (row.actorId ? [row.actorId] : [])),
+      );
+      return {
+        data: page.map((row) => presentEvent(row, { users })),
+        meta: { limit: query.limit, nextCursor: rows.length > query.limit ? page.at(-1)!.id : null },
+      };
+    });
+  }
+
+  /** Attachment metadata and bytes, for anyone who may see the ticket it belongs to. */
+  async attachment(actor: Actor, attachmentId: string) {
+    return this.context.database.withOrg(actor.orgId, async (tx) => {
+      const attachment = await repo.findAttachment(tx, actor.orgId, attachmentId);
+      if (!attachment) throw new AppError('NOT_FOUND', 'Attachment not found');
+      if (attachment.ticketId === null || attachment.messageId === null) {
+        if (attachment.uploaderId !== actor.userId) throw new AppError('NOT_FOUND', 'Attachment not found');
+      } else {
+        const viewer = await viewerOf(tx, actor);
+        await visibleTicket(tx, viewer, attachment.ticketId);
+        const message = await repo.findMessage(tx, actor.orgId, attachment.ticketId, attachment.messageId);
+        // An internal note's files are as private as the note.
+        if (!message || (message.isInternal && !isAgent(actor)))
+          throw new AppError('NOT_FOUND', 'Attachment not found');
+      }
+      return { ...presentAttachment(attachment), storageKey: attachment.storageKey };
+    });
+  }
+}
+
+export function assertVersion(ticket: repo.TicketRow, expected: number | undefined): void {
+  if (expected !== undefined && expected !== ticket.version) {
+    throw new AppError(
+      'CONFLICT',
+      `The ticket changed since version ${expected}; it is now at ${ticket.version}`,
+      {
+        details: { currentVersion: ticket.version },
+      },
+    );
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value, index) => value === b[index]);
+}

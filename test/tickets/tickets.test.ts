@@ -1,0 +1,235 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/harness.js';
+import { openTicket, type TicketWorld, ticketWorld } from './support.js';
+
+let server: TestApp;
+let world: TicketWorld;
+
+beforeAll(async () => {
+  server = await startTestApp();
+  world = await ticketWorld(server.app);
+});
+afterAll(async () => server?.close());
+
+const api = (
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  url: string,
+  who: { auth: Record<string, string> },
+  payload?: unknown,
+  headers: Record<string, string> = {},
+) =>
+  server.app.inject({
+    method,
+    url: `/api/v1${url}`,
+    headers: { ...who.auth, ...headers },
+    ...(payload === undefined ? {} : { payload: payload as object }),
+  });
+
+describe('opening tickets', () => {
+  it('numbers a requester’s ticket TKT-YYYYMMDD-NNNNN and makes them the requester', async () => {
+    const ticket = await openTicket(server.app, world.requester);
+    const today = new Date().toISOString().slice(0, 10).replaceAll('-', '');
+    expect(ticket.number).toMatch(new RegExp(`^TKT-${today}-\\d{5}$`));
+    expect(ticket).toMatchObject({ status: 'new', priority: 'medium', channel: 'web', version: 1 });
+    expect((ticket.requester as { id: string }).id).toBe(world.requester.id);
+    expect(ticket).not.toHaveProperty('tags');
+  });
+
+  it('gives concurrent creates distinct consecutive numbers', async () => {
+    const created = await Promise.all(Array.from({ length: 20 }, () => openTicket(server.app, world.agent)));
+    const numbers = created.map((ticket) => ticket.number);
+    expect(new Set(numbers).size).toBe(20);
+  });
+
+  it('lets an agent open a ticket on behalf of a requester, with team, tags and assignee', async () => {
+    const ticket = await openTicket(server.app, world.agent, {
+      requesterId: world.requester.id,
+      teamId: world.teamId,
+      assigneeId: world.agent2.id,
+      tags: ['VPN', 'vpn', 'remote'],
+      priority: 'high',
+      channel: 'api',
+    });
+    expect(ticket).toMatchObject({ priority: 'high', channel: 'api', tags: ['vpn', 'remote'] });
+    expect((ticket.assignee as { id: string }).id).toBe(world.agent2.id);
+    expect((ticket.team as { id: string }).id).toBe(world.teamId);
+  });
+
+  it('refuses agent-only fields from requesters and assignees outside the team', async () => {
+    const forbidden = await api('POST', '/tickets', world.requester, { title: 'x', teamId: world.teamId });
+    expect(forbidden.statusCode).toBe(403);
+    const outside = await api('POST', '/tickets', world.agent, {
+      title: 'x',
+      teamId: world.teamId,
+      assigneeId: world.outsider.id,
+    });
+    expect(outside.statusCode).toBe(422);
+    expect(outside.json().details.assigneeId).toMatch(/not a member/);
+  });
+
+  it('rejects bad input in the common error shape and writes nothing', async () => {
+    const before = (await api('GET', '/tickets?limit=100', world.admin)).json().data.length;
+    const cases = [
+      { title: 'x'.repeat(501) },
+      { title: 'x'.repeat(2 * 1024 * 1024) },
+      { title: '   ' },
+      { title: 'bell\u0007' },
+      { title: 'ok', priority: 'urgent' },
+      { title: 'ok', unknownField: 1 },
+      { title: 'ok', requesterId: 'not-a-uuid' },
+    ];
+    for (const payload of cases) {
+      const response = await api('POST', '/tickets', world.agent, payload);
+      expect([400, 413, 422]).toContain(response.statusCode);
+      expect(response.json()).toMatchObject({
+        statusCode: response.statusCode,
+        code: expect.any(String),
+        message: expect.any(String),
+        requestId: expect.any(String),
+      });
+    }
+    const after = (await api('GET', '/tickets?limit=100', world.admin)).json().data.length;
+    expect(after).toBe(before);
+  });
+
+  it('stores script tags and SQL metacharacters verbatim', async () => {
+    const title = `<script>alert(1)</script> '; drop table tickets; --`;
+    const ticket = await openTicket(server.app, world.requester, {
+      title,
+      description: '{{ticket.number}} $1 %s \\x00',
+    });
+    const read = (await api('GET', `/tickets/${ticket.id}`, world.requester)).json();
+    expect(read.title).toBe(title);
+    expect(read.description).toBe('{{ticket.number}} $1 %s \\x00');
+  });
+});
+
+describe('conversation', () => {
+  it('keeps internal notes from the requester and sets first_response_at on the first agent reply', async () => {
+    const ticket = await openTicket(server.app, world.requester, { title: 'Cannot log in' });
+    await api('POST', `/tickets/${ticket.id}/assign`, world.agent, { teamId: world.teamId }).then((r) =>
+      expect(r.statusCode).toBe(200),
+    );
+    const note = await api('POST', `/tickets/${ticket.id}/notes`, world.agent, {
+      body: 'Looks like an expired password',
+    });
+    expect(note.statusCode).toBe(201);
+    expect(note.json().isInternal).toBe(true);
+    let agentView = (await api('GET', `/tickets/${ticket.id}`, world.agent)).json();
+    expect(agentView.firstResponseAt).toBeNull();
+    const reply = await api('POST', `/tickets/${ticket.id}/comments`, world.agent, {
+      body: 'Please reset it at https://id.example',
+    });
+    expect(reply.statusCode).toBe(201);
+    agentView = (await api('GET', `/tickets/${ticket.id}`, world.agent)).json();
+    expect(agentView.firstResponseAt).not.toBeNull();
+    expect(agentView.status).toBe('open');
+    expect(agentView.messages.map((m: { isInternal: boolean }) => m.isInternal)).toEqual([true, false]);
+
+    const requesterView = (await api('GET', `/tickets/${ticket.id}`, world.requester)).json();
+    expect(requesterView.messages).toHaveLength(1);
+    expect(JSON.stringify(requesterView)).not.toContain('expired password');
+    const events = (await api('GET', `/tickets/${ticket.id}/events`, world.requester)).json().data;
+    expect(events.some((event: { type: string }) => event.type === 'note_added')).toBe(false);
+    const agentEvents = (await api('GET', `/tickets/${ticket.id}/events`, world.agent)).json().data;
+    expect(agentEvents.map((event: { type: string }) => event.type)).toEqual(
+      expect.arrayContaining(['created', 'assigned', 'note_added', 'comment_added', 'status_changed']),
+    );
+  });
+
+  it('forbids notes to requesters and replies on closed tickets', async () => {
+    const ticket = await openTicket(server.app, world.requester);
+    expect(
+      (await api('POST', `/tickets/${ticket.id}/notes`, world.requester, { body: 'sneaky' })).statusCode,
+    ).toBe(403);
+    expect((await api('POST', `/tickets/${ticket.id}/close`, world.requester)).statusCode).toBe(200);
+    const late = await api('POST', `/tickets/${ticket.id}/comments`, world.requester, {
+      body: 'one more thing',
+    });
+    expect(late.statusCode).toBe(422);
+  });
+
+  it('reopens a resolved ticket when the requester replies', async () => {
+    const ticket = await openTicket(server.app, world.requester);
+    expect(
+      (await api('POST', `/tickets/${ticket.id}/status`, world.agent, { status: 'resolved' })).json()
+        .resolvedAt,
+    ).not.toBeNull();
+    await api('POST', `/tickets/${ticket.id}/comments`, world.requester, { body: 'Still broken' });
+    const read = (await api('GET', `/tickets/${ticket.id}`, world.agent)).json();
+    expect(read).toMatchObject({ status: 'open', resolvedAt: null });
+  });
+
+  it('records mentions of users by @email', async () => {
+    const ticket = await openTicket(server.app, world.requester);
+    const lead = (await api('GET', '/me', world.lead)).json();
+    const note = await api('POST', `/tickets/${ticket.id}/notes`, world.agent, {
+      body: `@${lead.user.email} can you approve?`,
+    });
+    expect(note.json().mentions).toEqual([world.lead.id]);
+  });
+});
+
+describe('status, versions and assignment', () => {
+  it('answers 422 for an illegal transition and 409 for a stale version', async () => {
+    const ticket = await openTicket(server.app, world.requester);
+    expect(
+      (await api('POST', `/tickets/${ticket.id}/status`, world.agent, { status: 'closed' })).statusCode,
+    ).toBe(200);
+    const illegal = await api('POST', `/tickets/${ticket.id}/status`, world.agent, { status: 'open' });
+    expect(illegal.statusCode).toBe(422);
+    expect(illegal.json().details).toMatchObject({ from: 'closed', to: 'open' });
+
+    const other = await openTicket(server.app, world.requester);
+    const first = await api(
+      'PATCH',
+      `/tickets/${other.id}`,
+      world.agent,
+      { priority: 'high' },
+      { 'if-match': '"1"' },
+    );
+    expect(first.statusCode).toBe(200);
+    expect(first.headers.etag).toBe('"2"');
+    const stale = await api(
+      'PATCH',
+      `/tickets/${other.id}`,
+      world.agent2,
+      { priority: 'low' },
+      { 'if-match': '"1"' },
+    );
+    expect(stale.statusCode).toBe(409);
+    expect(stale.json().details).toEqual({ currentVersion: 2 });
+    expect((await api('GET', `/tickets/${other.id}`, world.agent)).json().priority).toBe('high');
+  });
+
+  it('lets exactly one of two simultaneous claims win', async () => {
+    const ticket = await openTicket(server.app, world.requester, {});
+    await api('POST', `/tickets/${ticket.id}/assign`, world.agent, { teamId: world.teamId });
+    const results = await Promise.all([
+      api('POST', `/tickets/${ticket.id}/claim`, world.agent),
+      api('POST', `/tickets/${ticket.id}/claim`, world.agent2),
+    ]);
+    expect(results.map((r) => r.statusCode).sort()).toEqual([200, 409]);
+    const winner = results.find((r) => r.statusCode === 200)!.json().assignee.id;
+    expect((await api('GET', `/tickets/${ticket.id}`, world.admin)).json().assignee.id).toBe(winner);
+  });
+
+  it('needs ticket:reassign to move someone else’s ticket', async () => {
+    const ticket = await openTicket(server.app, world.agent, {
+      teamId: world.teamId,
+      assigneeId: world.agent.id,
+      requesterId: world.requester.id,
+    });
+    expect(
+      (await api('POST', `/tickets/${ticket.id}/assign`, world.agent2, { assigneeId: world.agent2.id }))
+        .statusCode,
+    ).toBe(403);
+    expect((await api('DELETE', `/tickets/${ticket.id}/assign`, world.agent2)).statusCode).toBe(403);
+    const moved = await api('POST', `/tickets/${ticket.id}/assign`, world.lead, {
+      assigneeId: world.agent2.id,
+    });
+    expect(moved.statusCode).toBe(200);
+    expect(moved.json().assignee.id).toBe(world.agent2.id);
+    expect((await api('DELETE', `/tickets/${ticket.id}/assign`, world.agent2)).json().assignee).toBeNull();
+  });
+});
