@@ -23,7 +23,7 @@ export class WorkflowService {
   ) {}
 
   async changeStatus(actor: Actor, ticketId: string, status: TicketStatus) {
-    return this.change(actor, ticketId, async (tx, viewer, ticket) => {
+    return this.change(actor, ticketId, async (_tx, viewer, ticket) => {
       this.assertMayChangeStatus(viewer, ticket, status);
       return this.statusChange(ticket, status);
     });

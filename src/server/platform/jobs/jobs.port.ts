@@ -77,7 +77,7 @@ export interface JobObserver {
 export interface JobQueue {
   readonly driver: 'memory' | 'bullmq';
   /** Registers a job definition. Must be called before `start()`. Names are unique. */
-  define(definition: JobDefinition): void;
+  define<S extends z.ZodType>(definition: JobDefinition<S>): void;
   /** Validates the payload against the definition (throws on mismatch) and enqueues it. */
   enqueue(name: string, payload: unknown, options?: EnqueueOptions): Promise<string>;
   /**
