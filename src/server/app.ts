@@ -5,7 +5,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler } from 'fastify-type-provider-zod';
 import { createIdentityModule, type IdentityModule } from './modules/identity/index.js';
 import { operationsRoutes } from './modules/operations/index.js';
+import { createTicketsModule, type TicketsModule } from './modules/tickets/index.js';
 import { registerErrorHandling } from './platform/http/error-handler.js';
+import { installIdempotency } from './platform/http/idempotency.js';
 import { installRequestObservation, registerOperationsEndpoints } from './platform/http/operations.js';
 import { serializerCompiler } from './platform/http/serializer.js';
 import type { Platform } from './platform/platform.js';
@@ -16,6 +18,7 @@ const VERSION = '0.1.0';
 export interface BuiltApp {
   app: FastifyInstance;
   identity: IdentityModule;
+  tickets: TicketsModule;
 }
 
 /**
@@ -50,6 +53,12 @@ export async function buildApp(platform: Platform): Promise<BuiltApp> {
   installRequestObservation(app, platform);
   const identity = await createIdentityModule(platform);
   identity.installAuthentication(app);
+  installIdempotency(app, {
+    database: platform.database,
+    logger,
+    scopeOf: (request) =>
+      request.actor ? { orgId: request.actor.orgId, userId: request.actor.userId } : undefined,
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -75,6 +84,8 @@ export async function buildApp(platform: Platform): Promise<BuiltApp> {
   });
 
   await identity.register(app);
+  const tickets = createTicketsModule(platform);
+  await tickets.register(app);
   await app.register(operationsRoutes, {
     prefix: '/api/v1',
     deadLetters: platform.deadLetters,
@@ -90,5 +101,5 @@ export async function buildApp(platform: Platform): Promise<BuiltApp> {
   app.addHook('onClose', async () => {
     await identity.stop();
   });
-  return { app, identity };
+  return { app, identity, tickets };
 }

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { IDEMPOTENCY_WINDOW_MS, pruneIdempotencyKeys } from './platform/http/idempotency.js';
+import { defineTicketJobs, scheduleTicketJobs } from './modules/tickets/index.js';
 import type { Platform } from './platform/platform.js';
 
 /** How long relayed outbox rows are kept (for debugging and replays) before pruning. */
@@ -10,6 +12,7 @@ const OUTBOX_RETENTION_DAYS = 7;
  * and workers know handlers.
  */
 export function defineJobs(platform: Platform): void {
+  defineTicketJobs(platform);
   platform.jobs.define({
     name: 'outbox.prune',
     queue: 'maintenance',
@@ -21,9 +24,22 @@ export function defineJobs(platform: Platform): void {
       platform.logger.info({ removed, cutoff }, 'pruned relayed outbox rows');
     },
   });
+  platform.jobs.define({
+    name: 'idempotency.prune',
+    queue: 'maintenance',
+    payload: z.object({}).strict(),
+    retry: { attempts: 3, backoffMs: 60_000 },
+    async handle() {
+      const cutoff = new Date(Date.now() - IDEMPOTENCY_WINDOW_MS);
+      const removed = await pruneIdempotencyKeys(platform.database, cutoff);
+      platform.logger.info({ removed, cutoff }, 'pruned expired idempotency keys');
+    },
+  });
 }
 
 /** Repeatable jobs, scheduled by worker processes (idempotent across processes). */
 export async function scheduleJobs(platform: Platform): Promise<void> {
   await platform.jobs.schedule('outbox.prune.hourly', 'outbox.prune', '17 * * * *', {});
+  await platform.jobs.schedule('idempotency.prune.hourly', 'idempotency.prune', '23 * * * *', {});
+  await scheduleTicketJobs(platform);
 }

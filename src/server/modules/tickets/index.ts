@@ -11,6 +11,7 @@ import { ViewCounts } from './views.counts.js';
 import { WorkflowService } from './workflow.service.js';
 
 export * from './tickets.events.js';
+export { defineTicketJobs, scheduleTicketJobs } from './tickets.jobs.js';
 export { formatTicketNumber } from './tickets.service.js';
 
 /** The tickets module: tickets, conversations, lists and search, views, templates. */
