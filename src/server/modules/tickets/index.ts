@@ -2,7 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Database } from '../../platform/db/database.js';
 import type { FileStorage } from '../../platform/storage/storage.port.js';
+import { BulkService } from './bulk.service.js';
 import { MessagesService } from './messages.service.js';
+import { relationRoutes } from './relations.routes.js';
+import { RelationsService } from './relations.service.js';
 import type { TicketsContext } from './tickets.context.js';
 import { TicketListService } from './tickets.list.js';
 import { ticketRoutes } from './tickets.routes.js';
@@ -20,6 +23,8 @@ export interface TicketsModule {
   list: TicketListService;
   messages: MessagesService;
   workflow: WorkflowService;
+  relations: RelationsService;
+  bulk: BulkService;
   register(app: FastifyInstance): Promise<void>;
 }
 
@@ -33,13 +38,18 @@ export function createTicketsModule(platform: {
   const list = new TicketListService(context);
   const messages = new MessagesService(context);
   const workflow = new WorkflowService(context, tickets);
+  const relations = new RelationsService(context, tickets);
+  const bulk = new BulkService(context);
   return {
     tickets,
     list,
     messages,
     workflow,
+    relations,
+    bulk,
     async register(app) {
       await app.register(ticketRoutes, { prefix: '/api/v1', tickets, list, messages, workflow });
+      await app.register(relationRoutes, { prefix: '/api/v1', relations, bulk });
     },
   };
 }

@@ -353,3 +353,48 @@ export async function totalMinutes(tx: Executor, ticketId: string): Promise<numb
     .where(eq(ticketTimeEntries.ticketId, ticketId));
   return row?.total ?? 0;
 }
+
+/** The new state of one ticket in a bulk update. */
+export interface BulkRow {
+  id: string;
+  status: TicketRow['status'];
+  priority: TicketRow['priority'];
+  assignee_id: string | null;
+  tags: string[];
+  resolved_at: string | null;
+  closed_at: string | null;
+  last_activity_at: string;
+}
+
+/** Writes many tickets' new states in one statement (bulk updates of up to 500). */
+export async function updateTicketsInBulk(tx: Executor, orgId: string, rows: readonly BulkRow[]) {
+  if (rows.length === 0) return [];
+  return tx
+    .update(tickets)
+    .set({
+      status: sql`v.status`,
+      priority: sql`v.priority`,
+      assigneeId: sql`v.assignee_id`,
+      tags: sql`v.tags`,
+      resolvedAt: sql`v.resolved_at`,
+      closedAt: sql`v.closed_at`,
+      lastActivityAt: sql`v.last_activity_at`,
+      version: sql`${tickets.version} + 1`,
+      updatedAt: new Date(),
+    })
+    .from(
+      sql`jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id uuid, status text, priority text, assignee_id uuid, tags text[], resolved_at timestamptz, closed_at timestamptz, last_activity_at timestamptz)`,
+    )
+    .where(and(eq(tickets.orgId, orgId), sql`${tickets.id} = v.id`))
+    .returning(ticketColumns);
+}
+
+/** Followers among `userId` for many tickets at once (visibility checks in bulk). */
+export async function followedAmong(tx: Executor, userId: string, ticketIds: readonly string[]) {
+  if (ticketIds.length === 0) return new Set<string>();
+  const rows = await tx
+    .select({ ticketId: ticketFollowers.ticketId })
+    .from(ticketFollowers)
+    .where(and(eq(ticketFollowers.userId, userId), inArray(ticketFollowers.ticketId, [...ticketIds])));
+  return new Set(rows.map((row) => row.ticketId));
+}
