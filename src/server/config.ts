@@ -50,6 +50,7 @@ const EnvSchema = z.object({
     .includes('BEGIN PRIVATE KEY', { message: 'must be a PKCS#8 PEM EC P-256 private key' })
     .optional(),
   BODY_LIMIT_BYTES: positiveInt(1_048_576),
+  ATTACHMENT_MAX_BYTES: positiveInt(26_214_400),
   TRUST_PROXY: booleanFromEnv.default(false),
   STORAGE_DIR: z.string().min(1).optional(),
   JOB_CONCURRENCY: positiveInt(5),
@@ -86,6 +87,8 @@ export interface Config {
   refreshTokenTtlSeconds: number;
   jwtPrivateKey: string | undefined;
   bodyLimitBytes: number;
+  /** Largest attachment upload. */
+  attachmentMaxBytes: number;
   trustProxy: boolean;
   storageDir: string;
   jobConcurrency: number;
@@ -147,6 +150,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
     jwtPrivateKey: e.JWT_PRIVATE_KEY,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    attachmentMaxBytes: e.ATTACHMENT_MAX_BYTES,
     trustProxy: e.TRUST_PROXY,
     storageDir: path.resolve(e.STORAGE_DIR ?? path.join(dataDir, 'files')),
     jobConcurrency: e.JOB_CONCURRENCY,

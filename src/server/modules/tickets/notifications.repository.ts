@@ -5,7 +5,10 @@ import { notifications } from './tickets.table.js';
 export type NotificationRow = typeof notifications.$inferSelect;
 
 /** Inserts notifications; one per user, kind and message, so a replayed event adds none. */
-export async function insertNotifications(tx: Executor, rows: ReadonlyArray<typeof notifications.$inferInsert>) {
+export async function insertNotifications(
+  tx: Executor,
+  rows: ReadonlyArray<typeof notifications.$inferInsert>,
+) {
   if (rows.length === 0) return 0;
   const inserted = await tx
     .insert(notifications)
@@ -40,7 +43,9 @@ export async function countUnread(tx: Executor, orgId: string, userId: string): 
   const [row] = await tx
     .select({ count: sql<number>`count(*)::int` })
     .from(notifications)
-    .where(and(eq(notifications.orgId, orgId), eq(notifications.userId, userId), isNull(notifications.readAt)));
+    .where(
+      and(eq(notifications.orgId, orgId), eq(notifications.userId, userId), isNull(notifications.readAt)),
+    );
   return row?.count ?? 0;
 }
 
@@ -58,4 +63,12 @@ export async function markRead(tx: Executor, orgId: string, userId: string, id: 
     )
     .returning({ id: notifications.id });
   return rows.length;
+}
+
+export async function findNotification(tx: Executor, orgId: string, userId: string, id: string) {
+  const [row] = await tx
+    .select({ id: notifications.id })
+    .from(notifications)
+    .where(and(eq(notifications.orgId, orgId), eq(notifications.userId, userId), eq(notifications.id, id)));
+  return row;
 }

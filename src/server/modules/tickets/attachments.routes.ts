@@ -1,0 +1,62 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { errorResponses } from '../../platform/http/route-helpers.js';
+import { actorOf } from '../identity/index.js';
+import type { AttachmentsService } from './attachments.service.js';
+import { AttachmentResponse, IdParams } from './tickets.schema.js';
+
+const security = [{ bearer: [] }];
+const tags = ['attachments'];
+
+/** Upload a file (raw body), then reference its id in a reply or note; download with access checks. */
+export const attachmentRoutes: FastifyPluginAsyncZod<{
+  attachments: AttachmentsService;
+  maxBytes: number;
+}> = async (app, { attachments, maxBytes }) => {
+  // In this plugin only: every body is raw bytes, whatever its Content-Type.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBytes }, (_request, body, done) =>
+    done(null, body),
+  );
+
+  app.post('/attachments', {
+    schema: {
+      tags,
+      summary: 'Upload an attachment (the request body is the file)',
+      description:
+        'Send the file as the raw body with its Content-Type and `?fileName=`. Reference the returned id in `attachmentIds` of a reply or note within the same user.',
+      security,
+      querystring: z.object({ fileName: z.string().max(1_000).optional() }),
+      response: { 201: AttachmentResponse, ...errorResponses },
+    },
+    handler: async (request, reply) => {
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const created = await attachments.upload(actorOf(request), {
+        fileName: request.query.fileName,
+        contentType: request.headers['content-type'],
+        body,
+      });
+      return reply.status(201).send(created);
+    },
+  });
+
+  app.get('/attachments/:id', {
+    schema: {
+      tags,
+      summary: 'Download an attachment',
+      security,
+      params: IdParams,
+      response: { 200: z.any().describe('The file'), ...errorResponses },
+    },
+    handler: async (request, reply) => {
+      const { meta, stream } = await attachments.download(actorOf(request), request.params.id);
+      return reply
+        .header('content-type', meta.contentType)
+        .header('content-length', String(meta.sizeBytes))
+        .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(meta.fileName)}`)
+        .header('x-content-type-options', 'nosniff')
+        .header('content-security-policy', "default-src 'none'; sandbox")
+        .send(stream);
+    },
+  });
+};
