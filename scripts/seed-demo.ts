@@ -1,24 +1,26 @@
 import dotenv from 'dotenv';
 import { loadConfig } from '../src/server/config.js';
 import { describeSeed, seedDemo } from '../src/server/modules/identity/index.js';
-import { Database } from '../src/server/platform/db/database.js';
+import { createTicketsModule, seedDemoTickets } from '../src/server/modules/tickets/index.js';
 import { applyMigrations } from '../src/server/platform/db/migrations.js';
+import { createLogger } from '../src/server/platform/logger.js';
+import { createPlatform } from '../src/server/platform/platform.js';
 
-/** `npm run seed:demo`: migrations, then the demo organisation, on whichever database is configured. */
+/**
+ * `npm run seed:demo`: migrations, then the demo organisation and its sample tickets, on
+ * whichever database is configured.
+ */
 dotenv.config({ quiet: true });
 const config = loadConfig();
-const database = await Database.open({
-  url: config.databaseUrl,
-  dataDir: `${config.dataDir}/pglite`,
-  poolSize: 2,
-});
+const platform = await createPlatform(config, createLogger('warn'));
 try {
-  await applyMigrations(database);
-  const result = await seedDemo(database, {
+  await applyMigrations(platform.database);
+  const result = await seedDemo(platform.database, {
     adminEmail: config.seedAdminEmail,
     adminPassword: config.seedAdminPassword,
   });
+  if (result.demo) await seedDemoTickets(createTicketsModule(platform), result.demo);
   process.stdout.write(describeSeed(result, config.publicUrl, Boolean(config.seedAdminPassword)));
 } finally {
-  await database.close();
+  await platform.close();
 }

@@ -5,6 +5,7 @@ import { buildApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { defineJobs, scheduleJobs } from './jobs.js';
 import { describeSeed, seedDemo } from './modules/identity/index.js';
+import { createTicketsModule, seedDemoTickets } from './modules/tickets/index.js';
 import { Database } from './platform/db/database.js';
 import { applyMigrations, migrationStatus } from './platform/db/migrations.js';
 import { createLogger } from './platform/logger.js';
@@ -94,8 +95,9 @@ async function seed(platform: Platform, config: Config): Promise<void> {
     adminEmail: config.seedAdminEmail,
     adminPassword: config.seedAdminPassword,
   });
-  if (result.created)
-    process.stderr.write(describeSeed(result, config.publicUrl, Boolean(config.seedAdminPassword)));
+  if (!result.created) return;
+  if (result.demo) await seedDemoTickets(createTicketsModule(platform), result.demo);
+  process.stderr.write(describeSeed(result, config.publicUrl, Boolean(config.seedAdminPassword)));
 }
 
 function installShutdown(

@@ -31,7 +31,7 @@ export {
 } from './identity.policy.js';
 /** Identity tables, for foreign keys only: other modules query identity through its services. */
 export * as identityTables from './identity.table.js';
-export { describeSeed, seedDemo } from './seed.js';
+export { type DemoDirectory, describeSeed, type SeedResult, seedDemo } from './seed.js';
 
 /** The identity module: accounts, teams, sessions, tokens and the authentication hook. */
 export interface IdentityModule {

@@ -29,6 +29,15 @@ export interface SeedResult {
   /** Set only when this call created the data: shown once, never stored in clear. */
   password?: string;
   users: Array<{ email: string; role: Role }>;
+  /** Set only when this call created the data: what other modules seed their demo data with. */
+  demo?: DemoDirectory;
+}
+
+/** Ids of the demo organisation's people (by key: admin, lead, agent1, …) and teams (by name). */
+export interface DemoDirectory {
+  orgId: string;
+  users: Record<string, { id: string; role: Role }>;
+  teams: Record<string, string>;
 }
 
 /** A readable random password: 18 characters from a 62-letter alphabet (≈107 bits). */
@@ -54,7 +63,7 @@ export async function seedDemo(
 
   const password = options.adminPassword ?? generatePassword();
   const passwordHash = await hashPassword(password);
-  await database.transaction(async (tx) => {
+  const demo = await database.transaction(async (tx) => {
     const org = await repo.insertOrganization(tx, { name: 'Acme IT Services', slug: DEMO_ORG_SLUG });
     const teams = new Map<string, string>();
     const ids = new Map<string, string>();
@@ -94,8 +103,15 @@ export async function seedDemo(
       slug: org.slug,
       adminUserId: ids.get('admin')!,
     });
+    return {
+      orgId: org.id,
+      users: Object.fromEntries(
+        DEMO_USERS.map((user) => [user.key, { id: ids.get(user.key)!, role: user.role }]),
+      ),
+      teams: Object.fromEntries(teams),
+    };
   });
-  return { created: true, orgSlug: DEMO_ORG_SLUG, adminEmail, password, users };
+  return { created: true, orgSlug: DEMO_ORG_SLUG, adminEmail, password, users, demo };
 }
 
 /**
