@@ -15,6 +15,15 @@ function isValidDate(value: string): boolean {
   return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === value;
 }
 
+/** Missing, empty text or an empty list: what does not satisfy a required field. */
+function isBlank(value: unknown): boolean {
+  return (
+    value === undefined ||
+    (typeof value === 'string' && value.trim() === '') ||
+    (Array.isArray(value) && value.length === 0)
+  );
+}
+
 /** Checks one value against its definition; returns the value to store or an error text. */
 function checkValue(definition: FieldDefinition, value: unknown): { value: unknown } | { error: string } {
   switch (definition.type) {
@@ -39,15 +48,17 @@ function checkValue(definition: FieldDefinition, value: unknown): { value: unkno
         return { error: 'must be a list of options' };
       const unknown = value.filter((item) => !definition.options.includes(item));
       if (unknown.length > 0) return { error: `unknown options: ${unknown.join(', ')}` };
-      return { value: [...new Set(value)] };
+      if (new Set(value).size !== value.length) return { error: 'must not repeat an option' };
+      return { value };
     }
   }
 }
 
 /**
  * Validates custom field values against the organisation's definitions and merges them into
- * `current`. `null` clears a value. Unknown or archived keys, wrong types and (when
- * `requireAll`) missing required fields are one 422 listing every problem.
+ * `current`. `null` clears a value (not a required one). Unknown or archived keys, wrong
+ * types, blank required values and (when `requireAll`) missing required fields are one 422
+ * listing every problem.
  */
 export function applyCustomFields(
   definitions: readonly FieldDefinition[],
@@ -65,16 +76,20 @@ export function applyCustomFields(
       continue;
     }
     if (value === null) {
-      delete next[key];
+      // A required value can be replaced but not removed (tickets older than the field may lack it).
+      if (definition.required) problems[key] = 'is required';
+      else delete next[key];
       continue;
     }
     const checked = checkValue(definition, value);
     if ('error' in checked) problems[key] = checked.error;
+    else if (definition.required && isBlank(checked.value)) problems[key] = 'is required';
     else next[key] = checked.value;
   }
   if (options.requireAll) {
     for (const definition of byKey.values()) {
-      if (definition.required && next[definition.key] === undefined) problems[definition.key] = 'is required';
+      if (definition.required && isBlank(next[definition.key]) && !problems[definition.key])
+        problems[definition.key] = 'is required';
     }
   }
   if (Object.keys(problems).length > 0) {

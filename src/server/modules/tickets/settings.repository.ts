@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/database.js';
 import { ticketCategories, ticketFieldDefinitions } from './tickets.table.js';
 
@@ -13,6 +13,15 @@ export async function listFieldDefinitions(tx: Executor, orgId: string): Promise
     .from(ticketFieldDefinitions)
     .where(eq(ticketFieldDefinitions.orgId, orgId))
     .orderBy(asc(ticketFieldDefinitions.position), asc(ticketFieldDefinitions.key));
+}
+
+/** The definition with this key, archived or not (keys are never reused). */
+export async function findFieldDefinitionByKey(tx: Executor, orgId: string, key: string) {
+  const [row] = await tx
+    .select()
+    .from(ticketFieldDefinitions)
+    .where(and(eq(ticketFieldDefinitions.orgId, orgId), eq(ticketFieldDefinitions.key, key)));
+  return row;
 }
 
 export async function findFieldDefinition(tx: Executor, orgId: string, id: string) {
@@ -61,6 +70,15 @@ export async function findCategory(tx: Executor, orgId: string, id: string) {
       and(eq(ticketCategories.orgId, orgId), eq(ticketCategories.id, id), isNull(ticketCategories.deletedAt)),
     );
   return row;
+}
+
+/**
+ * Serialises changes to one organisation's category tree until the transaction ends: two
+ * concurrent moves could each pass the cycle check and together close a loop, and a child
+ * created under a parent being deleted would be orphaned.
+ */
+export async function lockCategoryTree(tx: Executor, orgId: string): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`ticket_categories:${orgId}`}, 0))`);
 }
 
 export async function insertCategory(tx: Executor, values: typeof ticketCategories.$inferInsert) {
