@@ -5,6 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler } from 'fastify-type-provider-zod';
 import { createIdentityModule, type IdentityModule } from './modules/identity/index.js';
 import { operationsRoutes } from './modules/operations/index.js';
+import { createTemplatesModule } from './modules/templates/index.js';
 import { createTicketsModule, type TicketsModule } from './modules/tickets/index.js';
 import { registerErrorHandling } from './platform/http/error-handler.js';
 import { installIdempotency } from './platform/http/idempotency.js';
@@ -86,6 +87,7 @@ export async function buildApp(platform: Platform): Promise<BuiltApp> {
   await identity.register(app);
   const tickets = createTicketsModule(platform);
   await tickets.register(app);
+  await createTemplatesModule(platform, tickets).register(app);
   await app.register(operationsRoutes, {
     prefix: '/api/v1',
     deadLetters: platform.deadLetters,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { IDEMPOTENCY_WINDOW_MS, pruneIdempotencyKeys } from './platform/http/idempotency.js';
 import { defineTicketJobs, scheduleTicketJobs } from './modules/tickets/index.js';
+import { IDEMPOTENCY_WINDOW_MS, pruneIdempotencyKeys } from './platform/http/idempotency.js';
 import type { Platform } from './platform/platform.js';
 
 /** How long relayed outbox rows are kept (for debugging and replays) before pruning. */

@@ -1,7 +1,15 @@
 import type { z } from 'zod';
 import { AppError } from '../../platform/http/app-error.js';
 import { type Actor, directory, hasPermission } from '../identity/index.js';
-import { canTransition, lifecycleStamps } from './ticket-status.js';
+import {
+  assignment,
+  combine,
+  NO_CHANGE,
+  type PlannedChange,
+  planFields,
+  planStatus,
+  planTags,
+} from './ticket-changes.js';
 import {
   recordTicketChanges,
   type TicketsContext,
@@ -115,77 +123,50 @@ function decide(
   assigneeTeams: ReadonlySet<string>,
   now: Date,
 ): { row: repo.BulkRow; timeline: TimelineChange[] } | { error: { code: string; message: string } } {
-  const timeline: TimelineChange[] = [];
-  const row: repo.BulkRow = {
-    id: ticket.id,
-    status: ticket.status,
-    priority: ticket.priority,
-    assignee_id: ticket.assigneeId,
-    tags: ticket.tags,
-    resolved_at: ticket.resolvedAt?.toISOString() ?? null,
-    closed_at: ticket.closedAt?.toISOString() ?? null,
-    last_activity_at: ticket.lastActivityAt.toISOString(),
-  };
-  if (changes.status && changes.status !== ticket.status) {
-    if (!canTransition(ticket.status, changes.status))
-      return {
-        error: {
-          code: 'UNPROCESSABLE',
-          message: `A ${ticket.status} ticket cannot become ${changes.status}`,
-        },
-      };
-    const stamps = lifecycleStamps(changes.status, ticket, now);
-    Object.assign(row, {
-      status: changes.status,
-      resolved_at: stamps.resolvedAt?.toISOString() ?? null,
-      closed_at: stamps.closedAt?.toISOString() ?? null,
-      last_activity_at: now.toISOString(),
-    });
-    timeline.push({
-      type: 'status_changed',
-      changes: { status: { from: ticket.status, to: changes.status } },
-    });
-  }
-  if (changes.priority && changes.priority !== ticket.priority) {
-    row.priority = changes.priority;
-    timeline.push({
-      type: 'updated',
-      changes: { priority: { from: ticket.priority, to: changes.priority } },
-    });
-  }
-  if (changes.assigneeId !== undefined && changes.assigneeId !== ticket.assigneeId) {
-    if (
-      needsReassign(actor, ticket.assigneeId, changes.assigneeId) &&
-      !hasPermission(actor, 'ticket:reassign')
-    )
-      return {
-        error: { code: 'FORBIDDEN', message: "Reassigning someone else's ticket needs ticket:reassign" },
-      };
-    if (changes.assigneeId && ticket.teamId && !assigneeTeams.has(ticket.teamId))
-      return {
-        error: { code: 'UNPROCESSABLE', message: "The assignee is not a member of the ticket's team" },
-      };
-    row.assignee_id = changes.assigneeId;
-    timeline.push({
-      type: 'assigned',
-      changes: { assigneeId: { from: ticket.assigneeId, to: changes.assigneeId } },
-    });
-  }
-  if (changes.addTags?.length || changes.removeTags?.length) {
-    const removed = new Set(changes.removeTags ?? []);
-    const tags = [...new Set([...ticket.tags, ...(changes.addTags ?? [])])].filter(
-      (tag) => !removed.has(tag),
+  let planned: PlannedChange;
+  try {
+    planned = combine(
+      changes.status ? planStatus(ticket, changes.status, now) : NO_CHANGE,
+      planFields(ticket, { priority: changes.priority }),
+      changes.assigneeId === undefined
+        ? NO_CHANGE
+        : bulkAssignment(actor, ticket, changes.assigneeId, assigneeTeams),
+      planTags(ticket, changes.addTags, changes.removeTags),
     );
-    if (tags.length > 50)
-      return { error: { code: 'UNPROCESSABLE', message: 'A ticket carries at most 50 tags' } };
-    if (tags.join('\u0000') !== ticket.tags.join('\u0000')) {
-      row.tags = tags;
-      timeline.push({
-        type: 'updated',
-        isInternal: true,
-        changes: { tags: { from: ticket.tags, to: tags } },
-      });
-    }
+  } catch (error) {
+    if (error instanceof AppError) return { error: { code: error.code, message: error.message } };
+    throw error;
   }
-  return { row, timeline };
+  const next = { ...ticket, ...planned.set } as repo.TicketRow;
+  return {
+    row: {
+      id: ticket.id,
+      status: next.status,
+      priority: next.priority,
+      assignee_id: next.assigneeId,
+      tags: next.tags,
+      resolved_at: next.resolvedAt?.toISOString() ?? null,
+      closed_at: next.closedAt?.toISOString() ?? null,
+      last_activity_at: next.lastActivityAt.toISOString(),
+    },
+    timeline: planned.timeline,
+  };
+}
+
+/**
+ * planAssignment's rules for one ticket of many, with team membership loaded once for
+ * the whole batch (the assignee itself was checked before the loop).
+ */
+function bulkAssignment(
+  actor: Actor,
+  ticket: repo.TicketRow,
+  assigneeId: string | null,
+  assigneeTeams: ReadonlySet<string>,
+): PlannedChange {
+  if (assigneeId === ticket.assigneeId) return NO_CHANGE;
+  if (needsReassign(actor, ticket.assigneeId, assigneeId) && !hasPermission(actor, 'ticket:reassign'))
+    throw new AppError('FORBIDDEN', "Reassigning someone else's ticket needs ticket:reassign");
+  if (assigneeId && ticket.teamId && !assigneeTeams.has(ticket.teamId))
+    throw new AppError('UNPROCESSABLE', "The assignee is not a member of the ticket's team");
+  return assignment(ticket, assigneeId, ticket.teamId);
 }

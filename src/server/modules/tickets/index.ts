@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Database } from '../../platform/db/database.js';
 import type { FileStorage } from '../../platform/storage/storage.port.js';
+import { TicketActionsService } from './actions.service.js';
 import { attachmentRoutes } from './attachments.routes.js';
 import { AttachmentsService } from './attachments.service.js';
 import { BulkService } from './bulk.service.js';
@@ -10,6 +11,8 @@ import { notificationRoutes } from './notifications.routes.js';
 import { NotificationsService } from './notifications.service.js';
 import { relationRoutes } from './relations.routes.js';
 import { RelationsService } from './relations.service.js';
+import { settingsRoutes } from './settings.routes.js';
+import { SettingsService } from './settings.service.js';
 import type { TicketsContext } from './tickets.context.js';
 import { TicketListService } from './tickets.list.js';
 import { ticketRoutes } from './tickets.routes.js';
@@ -17,8 +20,17 @@ import { TicketsService } from './tickets.service.js';
 import { ViewCounts } from './views.counts.js';
 import { WorkflowService } from './workflow.service.js';
 
+export type {
+  TicketActionInput,
+  TicketActionsService,
+  TicketFieldChanges,
+  TicketRenderContext,
+} from './actions.service.js';
+export * from './settings.events.js';
 export * from './tickets.events.js';
 export { defineTicketJobs, scheduleTicketJobs } from './tickets.jobs.js';
+/** Contracts other modules' routes reuse (macros validate ticket fields with them). */
+export { Body, Tags, TicketDetailResponse, TicketPriority, TicketStatus, Title } from './tickets.schema.js';
 export { seedDemoTickets } from './tickets.seed.js';
 export { formatTicketNumber } from './tickets.service.js';
 
@@ -30,6 +42,8 @@ export interface TicketsModule {
   workflow: WorkflowService;
   relations: RelationsService;
   bulk: BulkService;
+  /** Several changes and a reply in one transaction (macros). */
+  actions: TicketActionsService;
   register(app: FastifyInstance): Promise<void>;
 }
 
@@ -48,6 +62,8 @@ export function createTicketsModule(platform: {
   const bulk = new BulkService(context);
   const attachments = new AttachmentsService(context, tickets);
   const notifications = new NotificationsService(context);
+  const actions = new TicketActionsService(context, tickets, messages);
+  const settings = new SettingsService(context);
   return {
     tickets,
     list,
@@ -55,6 +71,7 @@ export function createTicketsModule(platform: {
     workflow,
     relations,
     bulk,
+    actions,
     async register(app) {
       await app.register(ticketRoutes, { prefix: '/api/v1', tickets, list, messages, workflow });
       await app.register(relationRoutes, { prefix: '/api/v1', relations, bulk });
@@ -64,6 +81,7 @@ export function createTicketsModule(platform: {
         maxBytes: platform.config.attachmentMaxBytes,
       });
       await app.register(notificationRoutes, { prefix: '/api/v1', notifications });
+      await app.register(settingsRoutes, { prefix: '/api/v1', settings });
     },
   };
 }

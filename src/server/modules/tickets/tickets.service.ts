@@ -4,6 +4,7 @@ import { AppError } from '../../platform/http/app-error.js';
 import { type Actor, directory } from '../identity/index.js';
 import { applyCustomFields } from './custom-fields.js';
 import { findCategory, listFieldDefinitions } from './settings.repository.js';
+import { assigneeProblem, NO_CHANGE, planAssignment } from './ticket-changes.js';
 import {
   presentContext,
   recordTicketChanges,
@@ -24,7 +25,7 @@ export function formatTicketNumber(day: string, sequence: number): string {
 }
 
 /** Ticket fields only agents see; a change to them is an internal timeline event. */
-const AGENT_ONLY_FIELDS = new Set(['tags', 'teamId']);
+const AGENT_ONLY_FIELDS = new Set(['tags']);
 
 type Changes = Record<string, { from: unknown; to: unknown }>;
 
@@ -69,7 +70,7 @@ export class TicketsService {
       if (input.categoryId && !(await findCategory(tx, actor.orgId, input.categoryId)))
         problems.categoryId = 'no category with this id';
       if (input.assigneeId) {
-        const problem = await this.assigneeProblem(tx, actor.orgId, input.assigneeId, input.teamId ?? null);
+        const problem = await assigneeProblem(tx, actor.orgId, input.assigneeId, input.teamId ?? null);
         if (problem) problems.assigneeId = problem;
       }
       if (Object.keys(problems).length > 0)
@@ -110,21 +111,6 @@ export class TicketsService {
       const present = await presentContext(tx, viewer, [ticket]);
       return presentTicket(ticket, present);
     });
-  }
-
-  /** Why a user cannot be a ticket's assignee, or undefined when they can. */
-  async assigneeProblem(
-    tx: Executor,
-    orgId: string,
-    assigneeId: string,
-    teamId: string | null,
-  ): Promise<string | undefined> {
-    const assignee = await directory.user(tx, orgId, assigneeId);
-    if (!assignee?.isActive) return 'no active user with this id';
-    if (assignee.role === 'requester') return 'requesters cannot be assignees';
-    if (teamId && !(await directory.isTeamMember(tx, orgId, teamId, assigneeId)))
-      return "is not a member of the ticket's team";
-    return undefined;
   }
 
   /** A ticket with its conversation; requesters get public messages only. */
@@ -203,23 +189,14 @@ export class TicketsService {
         changes.categoryId = { from: ticket.categoryId, to: input.categoryId };
         next.categoryId = input.categoryId;
       }
-      if (input.teamId !== undefined && input.teamId !== ticket.teamId) {
-        if (input.teamId && !(await directory.teams(tx, actor.orgId, [input.teamId])).has(input.teamId))
-          problems.teamId = 'no team with this id';
-        changes.teamId = { from: ticket.teamId, to: input.teamId };
-        next.teamId = input.teamId;
-        // An assignee outside the new team would own a ticket their team cannot see.
-        if (
-          input.teamId &&
-          ticket.assigneeId &&
-          !(await directory.isTeamMember(tx, actor.orgId, input.teamId, ticket.assigneeId))
-        ) {
-          changes.assigneeId = { from: ticket.assigneeId, to: null };
-          next.assigneeId = null;
-        }
-      }
       if (Object.keys(problems).length > 0)
         throw new AppError('UNPROCESSABLE', 'Invalid ticket', { details: problems });
+      // A team move is an assignment: same checks, same timeline entry as POST /assign.
+      const moved =
+        input.teamId !== undefined
+          ? await planAssignment(tx, actor, ticket, { teamId: input.teamId })
+          : NO_CHANGE;
+      Object.assign(next, moved.set);
       const definitions = await listFieldDefinitions(tx, actor.orgId);
       const publicFieldChanges: Changes = {};
       const internalFieldChanges: Changes = {};
@@ -246,7 +223,12 @@ export class TicketsService {
       for (const [key, change] of Object.entries(changes)) {
         (AGENT_ONLY_FIELDS.has(key) ? internalChanges : publicChanges)[key] = change;
       }
-      const entries: Array<{ ticket: repo.TicketRow; change: TimelineChange }> = [];
+      const entries: Array<{ ticket: repo.TicketRow; change: TimelineChange }> = moved.timeline.map(
+        (change) => ({
+          ticket: updated,
+          change,
+        }),
+      );
       if (Object.keys(publicChanges).length > 0)
         entries.push({ ticket: updated, change: { type: 'updated', changes: publicChanges } });
       if (Object.keys(internalChanges).length > 0)

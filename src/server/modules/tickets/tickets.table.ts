@@ -369,34 +369,6 @@ export const savedViewCountDeltas = pgTable(
   (table) => [index('saved_view_count_deltas_view_idx').on(table.viewId), tenantPolicy()],
 ).enableRLS();
 
-/** Canned responses: shared (no owner) or personal. */
-export const cannedResponses = pgTable(
-  'canned_responses',
-  {
-    id: primaryId(),
-    orgId: orgRef(),
-    ownerId: uuid('owner_id').references(() => users.id),
-    title: text('title').notNull(),
-    body: text('body').notNull(),
-    ...timestamps(),
-  },
-  (table) => [index('canned_responses_org_idx').on(table.orgId, table.ownerId), tenantPolicy()],
-).enableRLS();
-
-/** Macros: field changes plus an optional reply, applied in one action. */
-export const macros = pgTable(
-  'macros',
-  {
-    id: primaryId(),
-    orgId: orgRef(),
-    ownerId: uuid('owner_id').references(() => users.id),
-    name: text('name').notNull(),
-    actions: jsonb('actions').$type<Record<string, unknown>>().notNull(),
-    ...timestamps(),
-  },
-  (table) => [index('macros_org_idx').on(table.orgId, table.ownerId), tenantPolicy()],
-).enableRLS();
-
 /** In-app notifications (mentions, …); one per user and cause. */
 export const notifications = pgTable(
   'notifications',
