@@ -18,6 +18,8 @@ import { TicketListService } from './tickets.list.js';
 import { ticketRoutes } from './tickets.routes.js';
 import { TicketsService } from './tickets.service.js';
 import { ViewCounts } from './views.counts.js';
+import { viewRoutes } from './views.routes.js';
+import { ViewsService } from './views.service.js';
 import { WorkflowService } from './workflow.service.js';
 
 export type {
@@ -82,6 +84,7 @@ export function createTicketsModule(platform: {
       });
       await app.register(notificationRoutes, { prefix: '/api/v1', notifications });
       await app.register(settingsRoutes, { prefix: '/api/v1', settings });
+      await app.register(viewRoutes, { prefix: '/api/v1', views: new ViewsService(context) });
     },
   };
 }

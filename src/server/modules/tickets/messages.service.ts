@@ -72,6 +72,9 @@ export class MessagesService {
         details: { status: ticket.status },
       });
     const mentions = await this.resolveMentions(tx, actor.orgId, input.body, input.mentions, internal);
+    // Before the message exists: a view may search message text (q) as well as the fields
+    // a reply changes, so every message can move a ticket in or out of a view.
+    const before = await this.context.viewCounts.matching(tx, actor.orgId, [ticket.id]);
     const now = new Date();
     const message = await repo.insertMessage(tx, {
       orgId: actor.orgId,
@@ -120,9 +123,6 @@ export class MessagesService {
         });
       }
     }
-    const before = next.status
-      ? await this.context.viewCounts.matching(tx, actor.orgId, [ticket.id])
-      : undefined;
     const updated =
       Object.keys(next).length > 0 ? await repo.updateTicket(tx, actor.orgId, ticket.id, next) : ticket;
     await recordTicketChanges(
@@ -130,7 +130,7 @@ export class MessagesService {
       actor,
       changes.map((change) => ({ ticket: updated, change })),
     );
-    if (before) await this.context.viewCounts.settle(tx, actor.orgId, [ticket.id], before);
+    await this.context.viewCounts.settle(tx, actor.orgId, [ticket.id], before);
     return { message, ticket: updated };
   }
 

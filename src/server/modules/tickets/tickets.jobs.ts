@@ -1,11 +1,15 @@
+import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { Database } from '../../platform/db/database.js';
 import { EventEnvelope } from '../../platform/events/events.js';
 import type { EventSubscriptions } from '../../platform/events/outbox-relay.js';
 import type { JobQueue } from '../../platform/jobs/jobs.port.js';
 import { insertNotifications } from './notifications.repository.js';
 import { TicketEventPayload, TicketMessageCreated } from './tickets.events.js';
+import { compactViewCounts } from './views.counts.js';
 
 export const NOTIFY_MENTIONS_JOB = 'tickets.notify-mentions';
+export const COMPACT_VIEW_COUNTS_JOB = 'tickets.compact-view-counts';
 
 /**
  * Jobs of the tickets module, defined in every process role. Listeners re-read nothing they
@@ -15,6 +19,7 @@ export function defineTicketJobs(platform: {
   jobs: JobQueue;
   subscriptions: EventSubscriptions;
   database: Database;
+  logger: Logger;
 }): void {
   platform.jobs.define({
     name: NOTIFY_MENTIONS_JOB,
@@ -44,7 +49,26 @@ export function defineTicketJobs(platform: {
     },
   });
   platform.subscriptions.on(TicketMessageCreated.name, NOTIFY_MENTIONS_JOB);
+
+  // Safe to run twice at once: each batch locks the count rows it folds and skips locked ones.
+  platform.jobs.define({
+    name: COMPACT_VIEW_COUNTS_JOB,
+    queue: 'maintenance',
+    payload: z.object({}).strict(),
+    retry: { attempts: 3, backoffMs: 10_000 },
+    async handle() {
+      const folded = await compactViewCounts(platform.database);
+      if (folded > 0) platform.logger.debug({ folded }, 'folded saved-view count deltas');
+    },
+  });
 }
 
 /** Repeatable jobs of the tickets module (scheduled by worker processes). */
-export async function scheduleTicketJobs(_platform: { jobs: JobQueue }): Promise<void> {}
+export async function scheduleTicketJobs(platform: { jobs: JobQueue }): Promise<void> {
+  await platform.jobs.schedule(
+    `${COMPACT_VIEW_COUNTS_JOB}.minutely`,
+    COMPACT_VIEW_COUNTS_JOB,
+    '* * * * *',
+    {},
+  );
+}

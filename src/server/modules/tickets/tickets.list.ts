@@ -18,20 +18,31 @@ import {
 } from './tickets.filters.js';
 import { isAgent, type Viewer, visibleCondition } from './tickets.policy.js';
 import { presentTicket } from './tickets.presenter.js';
-import { ticketColumns } from './tickets.repository.js';
-import { ticketMessages, tickets } from './tickets.table.js';
+import { type TicketRow, ticketColumns } from './tickets.repository.js';
+import {
+  type MatchedIn,
+  prepareSearch,
+  searchHitColumns,
+  searchHitQuery,
+  searchSnippets,
+  searchText,
+  type TicketSearch,
+  textCondition,
+} from './tickets.search.js';
+import { tickets } from './tickets.table.js';
+import { applySavedView } from './views.service.js';
+
+export { textCondition } from './tickets.search.js';
 
 /**
- * Text condition over the ticket's own words and its messages' (internal notes only for
- * agents), with PostgreSQL's web-search syntax.
+ * Builds what filters need to become SQL for one viewer. With `search` (from
+ * `prepareSearch`), its q also matches the requesters it names.
  */
-export function textCondition(q: string, agent: boolean): SQL {
-  const query = sql`websearch_to_tsquery('english', ${q})`;
-  return sql`(${tickets.searchVector} @@ ${query} or ${tickets.id} in (select ${ticketMessages.ticketId} from ${ticketMessages} where ${ticketMessages.searchVector} @@ ${query}${agent ? sql`` : sql` and not ${ticketMessages.isInternal}`}))`;
-}
-
-/** Builds what filters need to become SQL for one viewer. */
-export async function filterContext(tx: Executor, actor: Actor): Promise<FilterContext> {
+export async function filterContext(
+  tx: Executor,
+  actor: Actor,
+  search?: TicketSearch,
+): Promise<FilterContext> {
   const [categories, fields] = await Promise.all([
     listCategories(tx, actor.orgId),
     listFieldDefinitions(tx, actor.orgId),
@@ -45,8 +56,16 @@ export async function filterContext(tx: Executor, actor: Actor): Promise<FilterC
     ]);
   }
   const agent = isAgent(actor);
-  return { userId: actor.userId, categoryChildren, fields, textCondition: (q) => textCondition(q, agent) };
+  return {
+    userId: actor.userId,
+    categoryChildren,
+    fields,
+    textCondition: (q) => textCondition(q, agent, searchText(q) === search?.q ? search.requesterIds : []),
+  };
 }
+
+/** A list row: the ticket, and its relevance when the list is a search. */
+type ListRow = TicketRow & { searchRank?: number; searchMatchedIn?: MatchedIn };
 
 /** Ticket lists: filters, visibility, sort and keyset (or bounded offset) pagination. */
 export class TicketListService {
@@ -56,7 +75,10 @@ export class TicketListService {
     return this.context.database.withOrg(actor.orgId, async (tx) => {
       const viewer = await viewerOf(tx, actor);
       const filters = filtersOfQuery(query);
-      return this.page(tx, viewer, filters, query, url);
+      if (!query.view) return this.page(tx, viewer, filters, query, url);
+      const view = await applySavedView(tx, viewer, this.context.viewCounts, query.view, filters);
+      const sort = query.sort ?? view.sort;
+      return this.page(tx, viewer, view.filters, { ...query, sort }, url, view.total);
     });
   }
 
@@ -78,11 +100,21 @@ export class TicketListService {
       throw new AppError('VALIDATION_FAILED', 'Use either cursor or page, not both', {
         details: [{ location: 'querystring', path: 'cursor', message: 'conflicts with page' }],
       });
-    const context = await filterContext(tx, actor);
+    const search = filters.q ? await prepareSearch(tx, actor, filters.q) : undefined;
+    const context = await filterContext(tx, actor, search);
+    const organisation = sql`${tickets.orgId} = ${actor.orgId}::uuid`;
+    const visible = visibleCondition(viewer);
+    // A search joins its bounded, ranked hits (tickets.search.ts); within this list, matching
+    // q means being one of them, and every other filter applies as it does without q.
+    const scope = and(organisation, filterConditions({ ...filters, q: undefined }, context), visible)!;
+    const hits = search && tx.$with('search_hit', searchHitColumns).as(searchHitQuery(search, viewer, scope));
+    const listContext: FilterContext = hits
+      ? { ...context, textCondition: () => sql`${tickets.id} = hit_id` }
+      : context;
     const conditions: Array<SQL | undefined> = [
-      sql`${tickets.orgId} = ${actor.orgId}::uuid`,
-      filterConditions(filters, context),
-      visibleCondition(viewer),
+      organisation,
+      filterConditions(filters, listContext),
+      visible,
     ];
     const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
     if (cursor && cursor.sort !== sort)
@@ -91,14 +123,13 @@ export class TicketListService {
       });
 
     let order: SQL[];
-    let cursorValue: (row: { createdAt: Date; rank?: number } & Record<string, unknown>) => string | number;
-    let rank: SQL | undefined;
+    let cursorValue: (row: ListRow) => string | number;
     if (sort === 'relevance') {
-      rank = sql<number>`ts_rank_cd(${tickets.searchVector}, websearch_to_tsquery('english', ${filters.q!}))`;
-      order = [sql`rank desc`, desc(tickets.id)];
+      // By the hit's columns (hit_id is the ticket id), which search_hit comes sorted by.
+      order = [sql`hit_rank desc`, sql`hit_id desc`];
       if (cursor)
-        conditions.push(sql`(${rank}, ${tickets.id}) < (${Number(cursor.value)}::real, ${cursor.id}::uuid)`);
-      cursorValue = (row) => row.rank ?? 0;
+        conditions.push(sql`(hit_rank, hit_id) < (${Number(cursor.value)}::real, ${cursor.id}::uuid)`);
+      cursorValue = (row) => row.searchRank ?? 0;
     } else {
       const { column, descending, name } = sortColumn(sort);
       order = descending ? [desc(column), desc(tickets.id)] : [asc(column), asc(tickets.id)];
@@ -119,9 +150,16 @@ export class TicketListService {
       };
     }
     const offset = query.page ? (query.page - 1) * query.limit : 0;
-    const rows = await tx
-      .select({ ...ticketColumns, ...(rank ? { rank: sql<number>`${rank}`.as('rank') } : {}) })
+    let select = tx
+      .with(...(hits ? [hits] : []))
+      .select({
+        ...ticketColumns,
+        ...(hits ? { searchRank: hits.hitRank, searchMatchedIn: hits.hitMatchedIn } : {}),
+      })
       .from(tickets)
+      .$dynamic();
+    if (hits) select = select.innerJoin(hits, sql`hit_id = ${tickets.id}`);
+    const rows: ListRow[] = await select
       .where(and(...conditions))
       .orderBy(...order)
       .limit(query.limit + 1)
@@ -129,13 +167,25 @@ export class TicketListService {
     const hasMore = rows.length > query.limit;
     const page = rows.slice(0, query.limit);
     const present = await presentContext(tx, viewer, page);
+    const snippets = search
+      ? await searchSnippets(
+          tx,
+          search,
+          page.map((row) => ({ id: row.id, matchedIn: row.searchMatchedIn! })),
+        )
+      : undefined;
     const last = page.at(-1);
     const nextCursor =
       hasMore && last && !query.page
-        ? encodeCursor({ sort, value: cursorValue(last as never), id: last.id } satisfies Cursor)
+        ? encodeCursor({ sort, value: cursorValue(last), id: last.id } satisfies Cursor)
         : null;
     return {
-      data: page.map((row) => presentTicket(row, present)),
+      data: page.map((row) => {
+        const ticket = presentTicket(row, present);
+        const snippet = snippets?.get(row.id);
+        if (!snippet) return ticket;
+        return { ...ticket, search: { rank: row.searchRank ?? 0, ...snippet } };
+      }),
       meta: { limit: query.limit, nextCursor, page: query.page ?? null, total },
       links: { self: url, next: nextLink(url, query, nextCursor, hasMore) },
     };
