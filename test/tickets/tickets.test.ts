@@ -233,3 +233,31 @@ describe('status, versions and assignment', () => {
     expect((await api('DELETE', `/tickets/${ticket.id}/assign`, world.agent2)).json().assignee).toBeNull();
   });
 });
+
+describe('list paging', () => {
+  it('walks every ticket exactly once by cursor, oldest and newest first', async () => {
+    const mine = await Promise.all(
+      Array.from({ length: 7 }, () =>
+        openTicket(server.app, world.agent, { requesterId: world.requester2.id, tags: ['paging'] }),
+      ),
+    );
+    for (const sort of ['createdAt', '-createdAt', '-updatedAt', 'priority']) {
+      const seen: string[] = [];
+      let url: string | null = `/tickets?tag=paging&limit=2&sort=${sort}`;
+      while (url) {
+        const page = (await api('GET', url, world.agent)).json();
+        seen.push(...page.data.map((ticket: { id: string }) => ticket.id));
+        url = page.links.next ? page.links.next.replace('/api/v1', '') : null;
+      }
+      expect(seen.sort(), sort).toEqual(mine.map((ticket) => ticket.id).sort());
+    }
+  });
+
+  it('rejects a forged cursor and a cursor of another sort', async () => {
+    expect((await api('GET', '/tickets?cursor=not-a-cursor', world.agent)).statusCode).toBe(400);
+    const page = (await api('GET', '/tickets?limit=1&sort=createdAt', world.agent)).json();
+    expect(
+      (await api('GET', `/tickets?limit=1&cursor=${page.meta.nextCursor}`, world.agent)).statusCode,
+    ).toBe(400);
+  });
+});

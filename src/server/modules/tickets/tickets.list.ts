@@ -1,4 +1,4 @@
-import { and, asc, desc, type SQL, sql } from 'drizzle-orm';
+import { and, asc, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/database.js';
 import { AppError } from '../../platform/http/app-error.js';
 import type { Actor } from '../identity/index.js';
@@ -59,13 +59,14 @@ export async function filterContext(
   return {
     userId: actor.userId,
     categoryChildren,
-    fields,
+    // A requester filtering by a field they cannot see could read its values off the results.
+    fields: agent ? fields : fields.filter((field) => field.visibleToRequester),
     textCondition: (q) => textCondition(q, agent, searchText(q) === search?.q ? search.requesterIds : []),
   };
 }
 
 /** A list row: the ticket, and its relevance when the list is a search. */
-type ListRow = TicketRow & { searchRank?: number; searchMatchedIn?: MatchedIn };
+type ListRow = TicketRow & { searchRank?: number; searchMatchedIn?: MatchedIn; sortKey?: string };
 
 /** Ticket lists: filters, visibility, sort and keyset (or bounded offset) pagination. */
 export class TicketListService {
@@ -123,6 +124,7 @@ export class TicketListService {
       });
 
     let order: SQL[];
+    let sortKey: SQL<string> | undefined;
     let cursorValue: (row: ListRow) => string | number;
     if (sort === 'relevance') {
       // By the hit's columns (hit_id is the ticket id), which search_hit comes sorted by.
@@ -132,7 +134,14 @@ export class TicketListService {
       cursorValue = (row) => row.searchRank ?? 0;
     } else {
       const { column, descending, name } = sortColumn(sort);
-      order = descending ? [desc(column), desc(tickets.id)] : [asc(column), asc(tickets.id)];
+      // NULLS LAST as the indexes are built (the columns are NOT NULL, but the planner only
+      // walks an index whose NULL placement matches the ORDER BY).
+      order = descending
+        ? [sql`${column} desc nulls last`, sql`${tickets.id} desc nulls last`]
+        : [asc(column), asc(tickets.id)];
+      // Timestamps travel in the cursor as PostgreSQL's own text (microseconds); a JS Date
+      // keeps milliseconds only, and rows within one millisecond would be skipped or repeated.
+      if (name !== 'priority') sortKey = sql<string>`${column}::text`;
       if (cursor) {
         const value =
           name === 'priority'
@@ -144,10 +153,7 @@ export class TicketListService {
             : sql`(${column}, ${tickets.id}) > (${value}, ${cursor.id}::uuid)`,
         );
       }
-      cursorValue = (row) => {
-        const value = row[name === 'priority' ? 'priorityRank' : name];
-        return value instanceof Date ? value.toISOString() : (value as number);
-      };
+      cursorValue = (row) => (name === 'priority' ? row.priorityRank : (row.sortKey ?? ''));
     }
     const offset = query.page ? (query.page - 1) * query.limit : 0;
     let select = tx
@@ -155,6 +161,7 @@ export class TicketListService {
       .select({
         ...ticketColumns,
         ...(hits ? { searchRank: hits.hitRank, searchMatchedIn: hits.hitMatchedIn } : {}),
+        ...(sortKey ? { sortKey } : {}),
       })
       .from(tickets)
       .$dynamic();
