@@ -14,7 +14,15 @@ export function spread(values: number[]): Spread {
   return { min: sorted[0]!, median, max: sorted[sorted.length - 1]! };
 }
 
+/** The nearest-rank `p`th percentile of ascending `sorted` values. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) throw new Error('percentile of no values');
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
 export const formatMs = (ms: number): string => `${Math.round(ms)} ms`;
+/** Milliseconds with one decimal below 100 ms, for latencies. */
+export const formatLatency = (ms: number): string => (ms < 100 ? `${ms.toFixed(1)} ms` : formatMs(ms));
 export const formatMb = (mb: number): string => `${mb.toFixed(1)} MB`;
 export const formatPercent = (ratio: number): string => `${(ratio * 100).toFixed(1)}%`;
 export const verdict = (met: boolean): string => (met ? 'met' : 'MISSED');

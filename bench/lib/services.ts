@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Cleanup } from './cleanup.js';
+import { sleep } from './processes.js';
 
 /** PostgreSQL and Redis for the benchmarks, and the few Switchboard API calls they make. */
 
@@ -91,6 +93,62 @@ export async function login(baseUrl: string, email: string, password: string): P
   const token = (JSON.parse(body) as { accessToken?: unknown }).accessToken;
   if (typeof token !== 'string') throw new Error(`login answered 200 without accessToken: ${body}`);
   return token;
+}
+
+export interface ApiCall {
+  token?: string;
+  body?: unknown;
+  /** The status that counts as success; anything else throws with the response body. */
+  expect: number;
+}
+
+/** One JSON API call; returns the response body as text (parse it only where needed). */
+export async function callApi(
+  baseUrl: string,
+  method: string,
+  urlPath: string,
+  call: ApiCall,
+): Promise<string> {
+  const headers: Record<string, string> = {};
+  if (call.token) headers.authorization = `Bearer ${call.token}`;
+  if (call.body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${baseUrl}${urlPath}`, {
+    method,
+    headers,
+    ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+  });
+  const text = await response.text();
+  if (response.status !== call.expect)
+    throw new Error(
+      `${method} ${urlPath} answered ${response.status} (expected ${call.expect}): ${text.slice(0, 500)}`,
+    );
+  return text;
+}
+
+/** callApi with the body parsed as JSON. */
+export async function callApiJson<T>(
+  baseUrl: string,
+  method: string,
+  urlPath: string,
+  call: ApiCall,
+): Promise<T> {
+  return JSON.parse(await callApi(baseUrl, method, urlPath, call)) as T;
+}
+
+/**
+ * Waits until Switchboard's outbox relay has published every event, so that one run's
+ * backlog does not load the next; returns how long that took.
+ */
+export async function waitForOutbox(client: pg.Client, timeoutMs = 120_000): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < timeoutMs) {
+    const { rows } = await client.query<{ pending: boolean }>(
+      'select exists (select 1 from outbox where published_at is null) as pending',
+    );
+    if (!rows[0]!.pending) return performance.now() - started;
+    await sleep(50);
+  }
+  throw new Error(`the outbox still had unpublished events after ${timeoutMs} ms`);
 }
 
 /** Reads one Prometheus sample (no labels) from /metrics, or undefined if absent. */

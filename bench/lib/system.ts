@@ -58,6 +58,25 @@ export function cpuSeconds(pid: number): number {
   return ticks / CLOCK_TICKS_PER_SECOND;
 }
 
+/**
+ * user+system CPU seconds of the living processes whose command line contains `text`, e.g.
+ * the PostgreSQL backends of one database (their process titles name it). A backend that
+ * has exited took its CPU time along, so read this while the connections are open.
+ */
+export function cpuSecondsMatching(text: string): number {
+  let total = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    if (!readProcFile(`/proc/${entry}/cmdline`)?.includes(text)) continue;
+    const stat = readProcFile(`/proc/${entry}/stat`);
+    if (stat) {
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+    }
+  }
+  return total;
+}
+
 // sysconf(_SC_CLK_TCK) is 100 on every Linux that Node supports.
 const CLOCK_TICKS_PER_SECOND = 100;
 

@@ -245,8 +245,10 @@ describe('list paging', () => {
       const seen: string[] = [];
       let url: string | null = `/tickets?tag=paging&limit=2&sort=${sort}`;
       while (url) {
-        const page = (await api('GET', url, world.agent)).json();
-        seen.push(...page.data.map((ticket: { id: string }) => ticket.id));
+        const page: { data: Array<{ id: string }>; links: { next: string | null } } = (
+          await api('GET', url, world.agent)
+        ).json();
+        seen.push(...page.data.map((ticket) => ticket.id));
         url = page.links.next ? page.links.next.replace('/api/v1', '') : null;
       }
       expect(seen.sort(), sort).toEqual(mine.map((ticket) => ticket.id).sort());
