@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/harness.js';
-import { openTicket, type TicketWorld, ticketWorld } from './support.js';
+import { apiClient, openTicket, type TicketWorld, ticketWorld } from './support.js';
 
 let server: TestApp;
 let world: TicketWorld;
@@ -11,18 +11,7 @@ beforeAll(async () => {
 });
 afterAll(async () => server?.close());
 
-const api = (
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
-  url: string,
-  who: { auth: Record<string, string> },
-  payload?: unknown,
-) =>
-  server.app.inject({
-    method,
-    url: `/api/v1${url}`,
-    headers: who.auth,
-    ...(payload === undefined ? {} : { payload: payload as object }),
-  });
+const api = apiClient(() => server.app);
 
 describe('merge', () => {
   it('moves messages and events to the target and closes the source pointing at it', async () => {

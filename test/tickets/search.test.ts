@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD, signupOrg, startTestApp, type TestApp, uniqueEmail } from '../support/harness.js';
-import { openTicket, type TicketWorld, ticketWorld } from './support.js';
+import { apiClient, openTicket, type TicketWorld, ticketWorld } from './support.js';
 
 let server: TestApp;
 let world: TicketWorld;
@@ -18,13 +18,7 @@ type Hit = { id: string; search: { rank: number; snippet: string; matchedIn: str
   unknown
 >;
 
-const api = (method: 'GET' | 'POST', url: string, who: Who, payload?: unknown) =>
-  server.app.inject({
-    method,
-    url: `/api/v1${url}`,
-    headers: who.auth,
-    ...(payload === undefined ? {} : { payload: payload as object }),
-  });
+const api = apiClient(() => server.app);
 
 /** A made-up word no other test uses (letters only, so the stemmer leaves it whole). */
 const word = (stem: string) =>

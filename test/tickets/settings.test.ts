@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tickets } from '../../src/server/modules/tickets/tickets.table.js';
 import { outbox } from '../../src/server/platform/events/outbox.table.js';
 import { createUser, type SignedUp, signupOrg, startTestApp, type TestApp } from '../support/harness.js';
-import { openTicket, type TicketWorld, ticketWorld } from './support.js';
+import { apiClient, openTicket, type TicketWorld, ticketWorld } from './support.js';
 
 let server: TestApp;
 let world: TicketWorld;
@@ -19,13 +19,7 @@ afterAll(async () => server?.close());
 
 type Who = { auth: Record<string, string> };
 
-const api = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, who: Who, payload?: unknown) =>
-  server.app.inject({
-    method,
-    url: `/api/v1${url}`,
-    headers: who.auth,
-    ...(payload === undefined ? {} : { payload: payload as object }),
-  });
+const api = apiClient(() => server.app);
 
 /** A unique name, so tests sharing the organisation never collide. */
 const unique = (label: string) => `${label} ${randomUUID().slice(0, 6)}`;

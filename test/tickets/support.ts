@@ -57,3 +57,25 @@ export async function openTicket(
   if (response.statusCode !== 201) throw new Error(`open ticket: ${response.statusCode} ${response.body}`);
   return response.json();
 }
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/**
+ * `api(method, '/tickets', who, payload?, headers?)` against `/api/v1` of the app `appOf`
+ * returns (a getter, because test files start their app in `beforeAll`).
+ */
+export function apiClient(appOf: () => FastifyInstance) {
+  return (
+    method: Method,
+    url: string,
+    who: { auth: Record<string, string> },
+    payload?: unknown,
+    headers: Record<string, string> = {},
+  ) =>
+    appOf().inject({
+      method,
+      url: `/api/v1${url}`,
+      headers: { ...who.auth, ...headers },
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser, signupOrg, startTestApp, type TestApp } from '../support/harness.js';
-import { openTicket, type TicketWorld, ticketWorld } from './support.js';
+import { apiClient, openTicket, type TicketWorld, ticketWorld } from './support.js';
 
 let server: TestApp;
 let world: TicketWorld;
@@ -16,13 +16,7 @@ afterAll(async () => server?.close());
 
 type Who = { auth: Record<string, string> };
 
-const api = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, who: Who, payload?: unknown) =>
-  server.app.inject({
-    method,
-    url: `/api/v1${url}`,
-    headers: who.auth,
-    ...(payload === undefined ? {} : { payload: payload as object }),
-  });
+const api = apiClient(() => server.app);
 
 async function created(method: 'POST', url: string, who: Who, payload: unknown) {
   const response = await api(method, url, who, payload);

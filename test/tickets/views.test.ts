@@ -9,7 +9,7 @@ import {
 import { rowsOf } from '../../src/server/platform/db/migrations.js';
 import { signupOrg, startTestApp, startWorkers, type TestApp } from '../support/harness.js';
 import { until } from '../support/wait.js';
-import { openTicket, type TicketWorld, ticketWorld } from './support.js';
+import { apiClient, openTicket, type TicketWorld, ticketWorld } from './support.js';
 
 let server: TestApp;
 let world: TicketWorld;
@@ -23,13 +23,7 @@ afterAll(async () => server?.close());
 type Who = { auth: Record<string, string> };
 type View = { id: string; count: number; filters: Record<string, unknown> } & Record<string, unknown>;
 
-const api = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, who: Who, payload?: unknown) =>
-  server.app.inject({
-    method,
-    url: `/api/v1${url}`,
-    headers: who.auth,
-    ...(payload === undefined ? {} : { payload: payload as object }),
-  });
+const api = apiClient(() => server.app);
 
 async function createView(who: Who, body: Record<string, unknown>): Promise<View> {
   const response = await api('POST', '/views', who, { name: `View ${randomUUID().slice(0, 6)}`, ...body });
