@@ -3,6 +3,7 @@ import { AppError, notFound } from '../../platform/http/app-error.js';
 import { type Actor, directory } from '../identity/index.js';
 import { recordTicketChanges, type TicketsContext, viewerOf, visibleTicket } from './tickets.context.js';
 import { isAgent, requirePermission } from './tickets.policy.js';
+import { userRef, userRefs } from './tickets.presenter.js';
 import * as repo from './tickets.repository.js';
 import type { TimeEntryBody } from './tickets.schema.js';
 import type { TicketsService } from './tickets.service.js';
@@ -280,32 +281,24 @@ export class RelationsService {
       actor.orgId,
       entries.map((entry) => entry.userId),
     );
-    const ref = (id: string) => {
-      const user = users.get(id);
-      return user ? { id: user.id, name: user.name, email: user.email } : null;
-    };
     const perUser = new Map<string, number>();
     for (const entry of entries) perUser.set(entry.userId, (perUser.get(entry.userId) ?? 0) + entry.minutes);
     return {
       data: entries.map((entry) => ({
         id: entry.id,
-        user: ref(entry.userId),
+        user: userRef(users, entry.userId),
         minutes: entry.minutes,
         note: entry.note,
         createdAt: entry.createdAt.toISOString(),
       })),
       totalMinutes: entries.reduce((sum, entry) => sum + entry.minutes, 0),
-      byUser: [...perUser].map(([userId, minutes]) => ({ user: ref(userId), minutes })),
+      byUser: [...perUser].map(([userId, minutes]) => ({ user: userRef(users, userId), minutes })),
     };
   }
 
   private async followerList(tx: Parameters<typeof repo.followerIds>[0], orgId: string, ticketId: string) {
     const ids = await repo.followerIds(tx, ticketId);
-    const users = await directory.users(tx, orgId, ids);
-    return ids.flatMap((id) => {
-      const user = users.get(id);
-      return user ? [{ id: user.id, name: user.name, email: user.email }] : [];
-    });
+    return userRefs(await directory.users(tx, orgId, ids), ids);
   }
 }
 

@@ -42,20 +42,24 @@ export async function visibleTicket(
   return ticket;
 }
 
-/** Loads the names a presentation needs, in one query per kind. */
+/**
+ * Loads the names a presentation needs, in one query per kind. Callers that read the field
+ * definitions already (to validate or filter) pass them, saving the query.
+ */
 export async function presentContext(
   tx: Executor,
   viewer: Viewer,
   tickets: readonly repo.TicketRow[],
   messages: readonly repo.MessageRow[] = [],
   events: readonly repo.TicketEventRow[] = [],
+  knownFields?: PresentContext['fields'],
 ): Promise<PresentContext> {
   const { orgId } = viewer.actor;
   const ids = referencedIds(tickets, messages, events);
   const [users, teams, fields] = await Promise.all([
     directory.users(tx, orgId, ids.userIds),
     directory.teams(tx, orgId, ids.teamIds),
-    listFieldDefinitions(tx, orgId),
+    knownFields ?? listFieldDefinitions(tx, orgId),
   ]);
   return { users, teams, agent: isAgent(viewer.actor), fields };
 }

@@ -173,7 +173,7 @@ export class TicketListService {
       .offset(offset);
     const hasMore = rows.length > query.limit;
     const page = rows.slice(0, query.limit);
-    const present = await presentContext(tx, viewer, page);
+    const present = await presentContext(tx, viewer, page, [], [], context.fields);
     const snippets = search
       ? await searchSnippets(
           tx,

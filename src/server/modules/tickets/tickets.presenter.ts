@@ -13,10 +13,19 @@ export interface PresentContext {
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
-function userRef(users: PresentContext['users'], id: string | null) {
+/** `{ id, name, email }` of a user, or null when there is none (or they are unknown). */
+export function userRef(users: PresentContext['users'], id: string | null) {
   if (!id) return null;
   const user = users.get(id);
   return user ? { id: user.id, name: user.name, email: user.email } : null;
+}
+
+/** The known users among `ids`, in order, as `{ id, name, email }`. */
+export function userRefs(users: PresentContext['users'], ids: readonly string[]) {
+  return ids.flatMap((id) => {
+    const ref = userRef(users, id);
+    return ref ? [ref] : [];
+  });
 }
 
 /** Ids of the users and teams a set of rows refers to, to load them in one query each. */

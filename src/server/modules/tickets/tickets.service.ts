@@ -15,7 +15,13 @@ import {
   visibleTicket,
 } from './tickets.context.js';
 import { isAgent, requirePermission, type Viewer } from './tickets.policy.js';
-import { presentAttachment, presentEvent, presentMessage, presentTicket } from './tickets.presenter.js';
+import {
+  presentAttachment,
+  presentEvent,
+  presentMessage,
+  presentTicket,
+  userRefs,
+} from './tickets.presenter.js';
 import * as repo from './tickets.repository.js';
 import type { CreateTicketBody, EventListQuery, UpdateTicketBody } from './tickets.schema.js';
 import { NO_MATCHES } from './views.counts.js';
@@ -114,7 +120,7 @@ export class TicketsService {
         { ticket, change: { type: 'created', data: { channel: ticket.channel, number: ticket.number } } },
       ]);
       await this.context.viewCounts.settle(tx, actor.orgId, [ticket.id], NO_MATCHES);
-      const present = await presentContext(tx, viewer, [ticket]);
+      const present = await presentContext(tx, viewer, [ticket], [], [], definitions);
       return presentTicket(ticket, present);
     });
   }
@@ -152,10 +158,7 @@ export class TicketsService {
         ),
       ),
       links,
-      followers: followers.flatMap((id) => {
-        const user = followerUsers.get(id);
-        return user ? [{ id: user.id, name: user.name, email: user.email }] : [];
-      }),
+      followers: userRefs(followerUsers, followers),
       ...(minutes === undefined ? {} : { timeSpentMinutes: minutes }),
     };
   }
