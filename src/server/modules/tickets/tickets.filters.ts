@@ -179,10 +179,12 @@ function fieldCondition(definition: FieldDefinition, raw: string): SQL {
   return sql`${tickets.customFields} @> ${JSON.stringify({ [definition.key]: value })}::jsonb`;
 }
 
+/** A 400 about one query parameter, in the shape schema validation errors have. */
+export const queryError = (path: string, summary: string, message: string) =>
+  new AppError('VALIDATION_FAILED', summary, { details: [{ location: 'querystring', path, message }] });
+
 const badField = (key: string, message: string) =>
-  new AppError('VALIDATION_FAILED', `Invalid filter cf.${key}: ${message}`, {
-    details: [{ location: 'querystring', path: `cf.${key}`, message }],
-  });
+  queryError(`cf.${key}`, `Invalid filter cf.${key}: ${message}`, message);
 
 /** The WHERE conditions of filters over live tickets (deleted ones never match). */
 export function filterConditions(filters: TicketFilters, context: FilterContext): SQL {
@@ -252,8 +254,6 @@ export function decodeCursor(text: string): Cursor {
       .parse(JSON.parse(Buffer.from(text, 'base64url').toString('utf8')));
     return parsed;
   } catch {
-    throw new AppError('VALIDATION_FAILED', 'Invalid cursor', {
-      details: [{ location: 'querystring', path: 'cursor', message: 'not a cursor this API issued' }],
-    });
+    throw queryError('cursor', 'Invalid cursor', 'not a cursor this API issued');
   }
 }

@@ -1,6 +1,5 @@
 import { and, asc, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/database.js';
-import { AppError } from '../../platform/http/app-error.js';
 import type { Actor } from '../identity/index.js';
 import { listCategories, listFieldDefinitions } from './settings.repository.js';
 import { presentContext, type TicketsContext, viewerOf } from './tickets.context.js';
@@ -11,6 +10,7 @@ import {
   type FilterContext,
   filterConditions,
   filtersOfQuery,
+  queryError,
   sortColumn,
   type TicketFilters,
   type TicketListQuery,
@@ -94,13 +94,9 @@ export class TicketListService {
     const { actor } = viewer;
     const sort: TicketSort = query.sort ?? (filters.q ? 'relevance' : '-createdAt');
     if (sort === 'relevance' && !filters.q)
-      throw new AppError('VALIDATION_FAILED', 'sort=relevance needs a text query (q)', {
-        details: [{ location: 'querystring', path: 'sort', message: 'needs q' }],
-      });
+      throw queryError('sort', 'sort=relevance needs a text query (q)', 'needs q');
     if (query.cursor && query.page)
-      throw new AppError('VALIDATION_FAILED', 'Use either cursor or page, not both', {
-        details: [{ location: 'querystring', path: 'cursor', message: 'conflicts with page' }],
-      });
+      throw queryError('cursor', 'Use either cursor or page, not both', 'conflicts with page');
     const search = filters.q ? await prepareSearch(tx, actor, filters.q) : undefined;
     const context = await filterContext(tx, actor, search);
     const organisation = sql`${tickets.orgId} = ${actor.orgId}::uuid`;
@@ -119,9 +115,11 @@ export class TicketListService {
     ];
     const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
     if (cursor && cursor.sort !== sort)
-      throw new AppError('VALIDATION_FAILED', 'The cursor belongs to another sort order', {
-        details: [{ location: 'querystring', path: 'cursor', message: `issued for sort=${cursor.sort}` }],
-      });
+      throw queryError(
+        'cursor',
+        'The cursor belongs to another sort order',
+        `issued for sort=${cursor.sort}`,
+      );
 
     let order: SQL[];
     let sortKey: SQL<string> | undefined;
