@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { hitsWithin, readProfile, summarizeProfile } from './lib/cpu-profile.js';
 import { loadTickets } from './lib/ticket-data.js';
 import { type Figure, setUpDesk, type TicketBenchSettings, ticketApiAnswers } from './lib/ticket-desk.js';
 import { checkReadResponses, measureReads } from './lib/ticket-reads.js';
@@ -8,7 +9,9 @@ import { measureBulk, measureCreates } from './lib/ticket-writes.js';
 import {
   createServicesEnv,
   loadNote,
+  type MeasuredWindow,
   machineSummary,
+  makeTempDir,
   type NodeServer,
   parseSingleRunnerOption,
   printTable,
@@ -35,12 +38,17 @@ import {
  *   npm run bench:tickets -- [--smoke] [--tickets 1000000] [--messages-per-ticket 3] [--days 730]
  *     [--clients 16] [--latency-clients 4] [--duration 10] [--latency-duration 20] [--warmup 3]
  *     [--rounds 3] [--bulk-rounds 5] [--seed 1] [--runner built|tsx] [--log-level warn]
+ *     [--cpu-prof] [--top 15]
  *
  * Options also read BENCH_TICKETS, BENCH_MESSAGES_PER_TICKET, BENCH_CLIENTS,
  * BENCH_LATENCY_CLIENTS, BENCH_DURATION, BENCH_LATENCY_DURATION, BENCH_WARMUP, BENCH_ROUNDS.
  * `--smoke` shrinks the defaults (20,000 tickets, short runs) to try the whole path quickly.
  * Figures are printed, never asserted: a missed target is reported, not an error. The history
  * is loaded by bench/lib/ticket-data.ts; README.md says how.
+ *
+ * `--cpu-prof` runs the server under `node --cpu-prof` and, after it stopped, prints where its
+ * main thread spent the samples of each measured run (the profiler costs throughput: use it to
+ * find hot spots, not for the figures).
  */
 
 const { values } = parseArgs({
@@ -59,6 +67,8 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     runner: { type: 'string', default: 'built' },
     'log-level': { type: 'string', default: 'warn' },
+    'cpu-prof': { type: 'boolean', default: false },
+    top: { type: 'string', default: '15' },
   },
 });
 
@@ -108,16 +118,22 @@ await runBenchmark('tickets', async (cleanup) => {
 
   const runner = await resolveRunner(runnerName, cleanup);
   const env = await createServicesEnv(cleanup);
-  const server = await startSwitchboard(cleanup, runner, {
-    ...env,
-    RUN_MODE: 'all',
-    MIGRATE_ON_START: 'true',
-    SEED_DEMO: 'false',
-    ALLOW_SIGNUP: 'true',
-    LOG_LEVEL: logLevel,
-    // Tokens are taken before a load that runs for minutes; the default 15 min is too short.
-    ACCESS_TOKEN_TTL_SECONDS: '86400',
-  });
+  const profileDir = values['cpu-prof'] ? makeTempDir(cleanup, 'sb-tickets-profile') : undefined;
+  const profiling = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const server = await startSwitchboard(
+    cleanup,
+    { ...runner, nodeArgs: [...profiling, ...runner.nodeArgs] },
+    {
+      ...env,
+      RUN_MODE: 'all',
+      MIGRATE_ON_START: 'true',
+      SEED_DEMO: 'false',
+      ALLOW_SIGNUP: 'true',
+      LOG_LEVEL: logLevel,
+      // Tokens are taken before a load that runs for minutes; the default 15 min is too short.
+      ACCESS_TOKEN_TTL_SECONDS: '86400',
+    },
+  );
   await waitUntilReady(server, { timeoutMs: 120_000 });
   const databaseUrl = env.DATABASE_URL!;
   const db = new pg.Client({ connectionString: databaseUrl });
@@ -143,7 +159,8 @@ await runBenchmark('tickets', async (cleanup) => {
   await reportLoad(db, load);
   await reportSql(db, desk, load);
 
-  const target: Target = { server, databaseUrl, database: db.database! };
+  const windows: MeasuredWindow[] = [];
+  const target: Target = { server, databaseUrl, database: db.database!, windows };
   const figures: Figure[] = [];
   const apiReady = await ticketApiAnswers(server.baseUrl, desk);
   if (apiReady) {
@@ -155,6 +172,13 @@ await runBenchmark('tickets', async (cleanup) => {
   }
   figures.push(...(await measureCreates(target, db, desk, settings, apiReady)));
   await stopChecked(server);
+  if (profileDir) {
+    const profile = readProfile(profileDir);
+    for (const window of windows) {
+      console.log(`\n=== CPU profile: ${window.label} ===`);
+      summarizeProfile(profile, hitsWithin(profile, window.from, window.to), Number(values.top));
+    }
+  }
 
   console.log(`\nSummary (${started.toISOString().slice(0, 10)}; ${machineSummary()}; ${postgres}):`);
   printTable(

@@ -1,4 +1,5 @@
 import { type LatencySummary, summarise, type TimedRun, timedLoop } from './concurrent.js';
+import { monotonicMicros } from './cpu-profile.js';
 import { ActivitySampler } from './pg-activity.js';
 import type { NodeServer } from './processes.js';
 import { formatLatency, formatPercent } from './report.js';
@@ -12,6 +13,14 @@ export interface Target {
   databaseUrl: string;
   /** The database name, which its backends' process titles carry. */
   database: string;
+  /** When given, each measured run adds its window (monotonic µs) here, for a CPU profile. */
+  windows?: MeasuredWindow[];
+}
+
+export interface MeasuredWindow {
+  label: string;
+  from: number;
+  to: number;
 }
 
 export interface Measured {
@@ -45,7 +54,9 @@ export async function measureLoop(target: Target, options: MeasureOptions): Prom
   const sampler = await ActivitySampler.start(target.databaseUrl);
   const serverBefore = cpuSeconds(target.server.pid);
   const databaseBefore = cpuSecondsMatching(backends);
+  const from = monotonicMicros();
   const run = await timedLoop({ workers, seconds: options.seconds, task });
+  target.windows?.push({ label: options.label, from, to: monotonicMicros() });
   const serverSeconds = cpuSeconds(target.server.pid) - serverBefore;
   const databaseSeconds = cpuSecondsMatching(backends) - databaseBefore;
   const activity = await sampler.stop();

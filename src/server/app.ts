@@ -85,7 +85,9 @@ export async function buildApp(platform: Platform): Promise<BuiltApp> {
   });
 
   await identity.register(app);
-  const tickets = createTicketsModule(platform);
+  const tickets = createTicketsModule(platform, {
+    teamIdsOf: (tx, actor) => identity.me.teamIdsOf(tx, actor),
+  });
   await tickets.register(app);
   await createTemplatesModule(platform, tickets).register(app);
   await app.register(operationsRoutes, {

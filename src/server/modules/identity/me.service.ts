@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Executor } from '../../platform/db/database.js';
 import { AppError } from '../../platform/http/app-error.js';
 import type { PubSub } from '../../platform/pubsub/pubsub.port.js';
 import { SharedCache } from '../../platform/pubsub/shared-cache.js';
@@ -27,21 +28,7 @@ export class MeService {
   ) {}
 
   async me(actor: Actor): Promise<z.output<typeof MeResponse>> {
-    let profile = this.profiles.get(actor.userId);
-    if (!profile) {
-      profile = await this.context.database.withOrg(actor.orgId, async (tx) => {
-        const user = await repo.findUser(tx, actor.orgId, actor.userId);
-        const org = await repo.findOrganization(tx, actor.orgId);
-        const teams = await repo.teamsOfUser(tx, actor.orgId, actor.userId);
-        if (!user?.isActive || !org) throw new AppError('TOKEN_REVOKED', 'The account is no longer active');
-        return {
-          user: { id: user.id, email: user.email, name: user.name },
-          organization: { id: org.id, name: org.name, slug: org.slug },
-          teams,
-        };
-      });
-      this.profiles.set(actor.userId, profile);
-    }
+    const profile = this.profiles.get(actor.userId) ?? (await this.profile(actor));
     return {
       ...profile,
       role: actor.role,
@@ -49,4 +36,34 @@ export class MeService {
       authenticatedWith: actor.apiTokenId ? 'api_token' : 'session',
     };
   }
+
+  /**
+   * Ids of the live teams the actor belongs to, from the profile cache: every ticket request
+   * needs them to decide what the caller may see. On a miss the profile is read in `tx`.
+   */
+  async teamIdsOf(tx: Executor, actor: Actor): Promise<string[]> {
+    return (await this.profile(actor, tx)).teams.map((team) => team.id);
+  }
+
+  private profile(actor: Actor, tx?: Executor): Promise<Profile> {
+    return this.profiles.load(actor.userId, () =>
+      tx
+        ? readProfile(tx, actor)
+        : this.context.database.withOrg(actor.orgId, (own) => readProfile(own, actor)),
+    );
+  }
+}
+
+async function readProfile(tx: Executor, actor: Actor): Promise<Profile> {
+  const [user, org, teams] = await Promise.all([
+    repo.findUser(tx, actor.orgId, actor.userId),
+    repo.findOrganization(tx, actor.orgId),
+    repo.teamsOfUser(tx, actor.orgId, actor.userId),
+  ]);
+  if (!user?.isActive || !org) throw new AppError('TOKEN_REVOKED', 'The account is no longer active');
+  return {
+    user: { id: user.id, email: user.email, name: user.name },
+    organization: { id: org.id, name: org.name, slug: org.slug },
+    teams,
+  };
 }

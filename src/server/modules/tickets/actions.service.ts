@@ -66,7 +66,7 @@ export class TicketActionsService {
     // every other change comes first, and the reply sees the ticket as they left it.
     const closing = message !== undefined && !message.internal && changes.status === 'closed';
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       let ticket = await visibleTicket(tx, viewer, ticketId, { lock: true });
       assertVersion(ticket, input.expectedVersion);
       ticket = await this.change(tx, actor, ticket, closing ? { ...changes, status: undefined } : changes);
@@ -79,7 +79,7 @@ export class TicketActionsService {
   /** The values reply templates render from, for a ticket the actor may see (404 otherwise). */
   async renderContext(actor: Actor, ticketId: string): Promise<TicketRenderContext> {
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const ticket = await visibleTicket(tx, await viewerOf(tx, actor), ticketId);
+      const ticket = await visibleTicket(tx, await viewerOf(this.context, tx, actor), ticketId);
       return renderContextOf(tx, actor, ticket);
     });
   }

@@ -40,7 +40,7 @@ export class BulkService {
     if (changes.assigneeId !== undefined) requirePermission(actor, 'ticket:assign', 'Assigning tickets');
     const ids = [...new Set(input.ticketIds)];
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       if (changes.assigneeId) {
         const assignee = await directory.user(tx, actor.orgId, changes.assigneeId);
         if (!assignee?.isActive || assignee.role === 'requester')

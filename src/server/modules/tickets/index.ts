@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Database } from '../../platform/db/database.js';
+import type { PubSub } from '../../platform/pubsub/pubsub.port.js';
 import type { FileStorage } from '../../platform/storage/storage.port.js';
+import { directory } from '../identity/index.js';
 import { TicketActionsService } from './actions.service.js';
 import { attachmentRoutes } from './attachments.routes.js';
 import { AttachmentsService } from './attachments.service.js';
@@ -11,6 +13,7 @@ import { notificationRoutes } from './notifications.routes.js';
 import { NotificationsService } from './notifications.service.js';
 import { relationRoutes } from './relations.routes.js';
 import { RelationsService } from './relations.service.js';
+import { OrgSettingsCache } from './settings.cache.js';
 import { settingsRoutes } from './settings.routes.js';
 import { SettingsService } from './settings.service.js';
 import type { TicketsContext } from './tickets.context.js';
@@ -49,13 +52,28 @@ export interface TicketsModule {
   register(app: FastifyInstance): Promise<void>;
 }
 
-export function createTicketsModule(platform: {
-  database: Database;
-  storage: FileStorage;
-  logger: Logger;
-  config: { attachmentMaxBytes: number };
-}): TicketsModule {
-  const context: TicketsContext = { ...platform, viewCounts: new ViewCounts() };
+/**
+ * `teamIdsOf` is the identity module's cached membership lookup; without it (seeding) each
+ * request reads the memberships. The settings cache starts listening for evictions in
+ * `register`.
+ */
+export function createTicketsModule(
+  platform: {
+    database: Database;
+    storage: FileStorage;
+    logger: Logger;
+    pubsub: PubSub;
+    config: { attachmentMaxBytes: number };
+  },
+  options: { teamIdsOf?: TicketsContext['teamIdsOf'] } = {},
+): TicketsModule {
+  const orgSettings = new OrgSettingsCache(platform.pubsub);
+  const context: TicketsContext = {
+    ...platform,
+    viewCounts: new ViewCounts(),
+    orgSettings,
+    teamIdsOf: options.teamIdsOf ?? ((tx, actor) => directory.teamIdsOf(tx, actor.orgId, actor.userId)),
+  };
   const tickets = new TicketsService(context);
   const list = new TicketListService(context);
   const messages = new MessagesService(context);
@@ -75,6 +93,7 @@ export function createTicketsModule(platform: {
     bulk,
     actions,
     async register(app) {
+      await orgSettings.start();
       await app.register(ticketRoutes, { prefix: '/api/v1', tickets, list, messages, workflow });
       await app.register(relationRoutes, { prefix: '/api/v1', relations, bulk });
       await app.register(attachmentRoutes, {

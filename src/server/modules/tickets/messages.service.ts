@@ -44,11 +44,11 @@ export class MessagesService {
     if (internal) requirePermission(actor, 'ticket:note', 'Writing an internal note');
     else if (agent) requirePermission(actor, 'ticket:reply', 'Replying');
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId, { lock: true });
       const result = await this.write(tx, actor, ticket, input, internal, options);
       const attachments = await repo.attachmentsOfMessages(tx, [result.message.id]);
-      const context = await presentContext(tx, viewer, [], [result.message]);
+      const context = await presentContext(this.context, tx, viewer, [], [result.message]);
       return presentMessage(result.message, attachments, context);
     });
   }

@@ -28,7 +28,7 @@ export class RelationsService {
     requirePermission(actor, 'ticket:reply', 'Merging tickets');
     if (sourceId === targetId) throw new AppError('UNPROCESSABLE', 'A ticket cannot be merged into itself');
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       const [firstId, secondId] = [sourceId, targetId].sort() as [string, string];
       const first = await visibleTicket(tx, viewer, firstId, { lock: true });
       const second = await visibleTicket(tx, viewer, secondId, { lock: true });
@@ -91,7 +91,7 @@ export class RelationsService {
     requirePermission(actor, 'ticket:reply', 'Splitting a ticket');
     const number = await this.tickets.nextNumber(actor.orgId);
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId, { lock: true });
       const message = await repo.findMessage(tx, actor.orgId, ticket.id, messageId);
       if (!message) throw notFound('Message');
@@ -146,7 +146,7 @@ export class RelationsService {
     requirePermission(actor, 'ticket:reply', 'Linking tickets');
     if (ticketId === relatedId) throw new AppError('UNPROCESSABLE', 'A ticket cannot be linked to itself');
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId);
       const related = await visibleTicket(tx, viewer, relatedId);
       if (await repo.insertLink(tx, actor.orgId, ticket.id, related.id, actor.userId)) {
@@ -176,7 +176,7 @@ export class RelationsService {
   async unlink(actor: Actor, ticketId: string, relatedId: string) {
     requirePermission(actor, 'ticket:reply', 'Unlinking tickets');
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId);
       if (!(await repo.deleteLink(tx, ticket.id, relatedId))) throw notFound('Link');
       const related = await repo.findTicket(tx, actor.orgId, relatedId);
@@ -198,7 +198,7 @@ export class RelationsService {
   /** Followers (CC) see the ticket and its public conversation; agents manage them. */
   async followers(actor: Actor, ticketId: string) {
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId);
       return this.followerList(tx, actor.orgId, ticket.id);
     });
@@ -207,7 +207,7 @@ export class RelationsService {
   async follow(actor: Actor, ticketId: string, userId: string) {
     requirePermission(actor, 'ticket:reply', 'Adding followers');
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId);
       const user = await directory.user(tx, actor.orgId, userId);
       if (!user?.isActive)
@@ -229,7 +229,7 @@ export class RelationsService {
   async unfollow(actor: Actor, ticketId: string, userId: string) {
     if (userId !== actor.userId) requirePermission(actor, 'ticket:reply', 'Removing followers');
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId);
       if (!(await repo.removeFollower(tx, ticket.id, userId))) throw notFound('Follower');
       await recordTicketChanges(tx, actor, [
@@ -242,7 +242,7 @@ export class RelationsService {
   async logTime(actor: Actor, ticketId: string, input: z.output<typeof TimeEntryBody>) {
     requirePermission(actor, 'ticket:reply', 'Logging time');
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId);
       const entry = await repo.insertTimeEntry(tx, {
         orgId: actor.orgId,
@@ -268,7 +268,7 @@ export class RelationsService {
   async time(actor: Actor, ticketId: string) {
     if (!isAgent(actor)) throw new AppError('FORBIDDEN', 'Time tracking is for agents');
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId);
       return this.timeSheet(tx, actor, ticket.id);
     });

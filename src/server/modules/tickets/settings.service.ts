@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Executor } from '../../platform/db/database.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
 import { type EventOrigin, recordEvent } from '../../platform/events/events.js';
 import { AppError, notFound } from '../../platform/http/app-error.js';
@@ -156,7 +157,14 @@ function checkOptions(type: (typeof FIELD_TYPES)[number], options: string[] | un
 
 /** Admin use cases on an organisation's ticket categories and custom field definitions. */
 export class SettingsService {
-  constructor(private readonly context: Pick<TicketsContext, 'database'>) {}
+  constructor(private readonly context: Pick<TicketsContext, 'database' | 'orgSettings'>) {}
+
+  /** A settings change in one transaction; after its commit, every process drops the cached settings. */
+  private async change<T>(actor: Actor, work: (tx: Executor) => Promise<T>): Promise<T> {
+    const result = await this.context.database.withOrg(actor.orgId, work);
+    await this.context.orgSettings.invalidate(actor.orgId);
+    return result;
+  }
 
   /** The category tree, flat and depth first; every member of the organisation may read it. */
   async listCategories(actor: Actor) {
@@ -169,7 +177,7 @@ export class SettingsService {
   async createCategory(actor: Actor, input: z.output<typeof CreateCategoryBody>) {
     requirePermission(actor, 'admin:settings', 'Managing ticket categories');
     try {
-      return await this.context.database.withOrg(actor.orgId, async (tx) => {
+      return await this.change(actor, async (tx) => {
         await repo.lockCategoryTree(tx, actor.orgId);
         const tree = new CategoryTree(await repo.listCategories(tx, actor.orgId));
         const parentId = input.parentId ?? null;
@@ -201,7 +209,7 @@ export class SettingsService {
     requirePermission(actor, 'admin:settings', 'Managing ticket categories');
     let name = input.name ?? '';
     try {
-      return await this.context.database.withOrg(actor.orgId, async (tx) => {
+      return await this.change(actor, async (tx) => {
         await repo.lockCategoryTree(tx, actor.orgId);
         const rows = await repo.listCategories(tx, actor.orgId);
         const tree = new CategoryTree(rows);
@@ -246,7 +254,7 @@ export class SettingsService {
   /** Soft delete of a leaf category; tickets keep its id (lists and filters still work). */
   async removeCategory(actor: Actor, categoryId: string): Promise<void> {
     requirePermission(actor, 'admin:settings', 'Managing ticket categories');
-    await this.context.database.withOrg(actor.orgId, async (tx) => {
+    await this.change(actor, async (tx) => {
       await repo.lockCategoryTree(tx, actor.orgId);
       const tree = new CategoryTree(await repo.listCategories(tx, actor.orgId));
       const category = tree.get(categoryId);
@@ -282,7 +290,7 @@ export class SettingsService {
     requirePermission(actor, 'admin:settings', 'Managing custom fields');
     const options = checkOptions(input.type, input.options);
     try {
-      return await this.context.database.withOrg(actor.orgId, async (tx) => {
+      return await this.change(actor, async (tx) => {
         const existing = await repo.findFieldDefinitionByKey(tx, actor.orgId, input.key);
         if (existing) throw fieldKeyTaken(input.key, existing.archivedAt !== null);
         const row = await repo.insertFieldDefinition(tx, {
@@ -321,7 +329,7 @@ export class SettingsService {
         `The ${immutable.join(' and ')} of a custom field cannot change`,
         Object.fromEntries(immutable.map((name) => [name, 'cannot be changed'])),
       );
-    return this.context.database.withOrg(actor.orgId, async (tx) => {
+    return this.change(actor, async (tx) => {
       const field = await repo.findFieldDefinition(tx, actor.orgId, fieldId);
       if (!field) throw notFound('Custom field');
       if (field.archivedAt) throw new AppError('UNPROCESSABLE', 'An archived custom field cannot be changed');
@@ -356,7 +364,7 @@ export class SettingsService {
    */
   async archiveField(actor: Actor, fieldId: string): Promise<void> {
     requirePermission(actor, 'admin:settings', 'Managing custom fields');
-    await this.context.database.withOrg(actor.orgId, async (tx) => {
+    await this.change(actor, async (tx) => {
       const field = await repo.findFieldDefinition(tx, actor.orgId, fieldId);
       if (!field) throw notFound('Custom field');
       if (field.archivedAt) return;

@@ -4,7 +4,7 @@ import { recordEvents } from '../../platform/events/events.js';
 import { notFound } from '../../platform/http/app-error.js';
 import type { FileStorage } from '../../platform/storage/storage.port.js';
 import { type Actor, directory } from '../identity/index.js';
-import { listFieldDefinitions } from './settings.repository.js';
+import type { OrgSettingsCache } from './settings.cache.js';
 import { TIMELINE_EVENTS } from './tickets.events.js';
 import { canSee, isAgent, type Viewer } from './tickets.policy.js';
 import { type PresentContext, referencedIds } from './tickets.presenter.js';
@@ -18,10 +18,18 @@ export interface TicketsContext {
   logger: Logger;
   /** Keeps saved-view counts in step with ticket changes (inside the same transaction). */
   viewCounts: ViewCounts;
+  /** Categories and custom field definitions per organisation (cached). */
+  orgSettings: OrgSettingsCache;
+  /** Ids of the live teams an agent belongs to (cached by the identity module). */
+  teamIdsOf: (tx: Executor, actor: Actor) => Promise<string[]>;
 }
 
-export async function viewerOf(tx: Executor, actor: Actor): Promise<Viewer> {
-  return { actor, teamIds: isAgent(actor) ? await directory.teamIdsOf(tx, actor.orgId, actor.userId) : [] };
+export async function viewerOf(
+  context: Pick<TicketsContext, 'teamIdsOf'>,
+  tx: Executor,
+  actor: Actor,
+): Promise<Viewer> {
+  return { actor, teamIds: isAgent(actor) ? await context.teamIdsOf(tx, actor) : [] };
 }
 
 /**
@@ -43,10 +51,11 @@ export async function visibleTicket(
 }
 
 /**
- * Loads the names a presentation needs, in one query per kind. Callers that read the field
- * definitions already (to validate or filter) pass them, saving the query.
+ * Loads the names a presentation needs, in one query per kind. Callers that hold the field
+ * definitions already (to validate or filter) pass them.
  */
 export async function presentContext(
+  context: Pick<TicketsContext, 'orgSettings'>,
   tx: Executor,
   viewer: Viewer,
   tickets: readonly repo.TicketRow[],
@@ -59,7 +68,7 @@ export async function presentContext(
   const [users, teams, fields] = await Promise.all([
     directory.users(tx, orgId, ids.userIds),
     directory.teams(tx, orgId, ids.teamIds),
-    knownFields ?? listFieldDefinitions(tx, orgId),
+    knownFields ?? context.orgSettings.of(tx, orgId).then((settings) => settings.fields),
   ]);
   return { users, teams, agent: isAgent(viewer.actor), fields };
 }

@@ -1,7 +1,7 @@
 import { and, asc, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/database.js';
 import type { Actor } from '../identity/index.js';
-import { listCategories, listFieldDefinitions } from './settings.repository.js';
+import type { OrgSettings } from './settings.cache.js';
 import { presentContext, type TicketsContext, viewerOf } from './tickets.context.js';
 import {
   type Cursor,
@@ -38,15 +38,11 @@ export { textCondition } from './tickets.search.js';
  * Builds what filters need to become SQL for one viewer. With `search` (from
  * `prepareSearch`), its q also matches the requesters it names.
  */
-export async function filterContext(
-  tx: Executor,
+export function filterContext(
+  { categories, fields }: OrgSettings,
   actor: Actor,
   search?: TicketSearch,
-): Promise<FilterContext> {
-  const [categories, fields] = await Promise.all([
-    listCategories(tx, actor.orgId),
-    listFieldDefinitions(tx, actor.orgId),
-  ]);
+): FilterContext {
   const categoryChildren = new Map<string, string[]>();
   for (const category of categories) {
     if (!category.parentId) continue;
@@ -74,7 +70,7 @@ export class TicketListService {
 
   async list(actor: Actor, query: TicketListQuery, url: string) {
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       const filters = filtersOfQuery(query);
       if (!query.view) return this.page(tx, viewer, filters, query, url);
       const view = await applySavedView(tx, viewer, this.context.viewCounts, query.view, filters);
@@ -98,7 +94,7 @@ export class TicketListService {
     if (query.cursor && query.page)
       throw queryError('cursor', 'Use either cursor or page, not both', 'conflicts with page');
     const search = filters.q ? await prepareSearch(tx, actor, filters.q) : undefined;
-    const context = await filterContext(tx, actor, search);
+    const context = filterContext(await this.context.orgSettings.of(tx, actor.orgId), actor, search);
     const organisation = sql`${tickets.orgId} = ${actor.orgId}::uuid`;
     const visible = visibleCondition(viewer);
     // A search joins its bounded, ranked hits (tickets.search.ts); within this list, matching
@@ -171,7 +167,7 @@ export class TicketListService {
       .offset(offset);
     const hasMore = rows.length > query.limit;
     const page = rows.slice(0, query.limit);
-    const present = await presentContext(tx, viewer, page, [], [], context.fields);
+    const present = await presentContext(this.context, tx, viewer, page, [], [], context.fields);
     const snippets = search
       ? await searchSnippets(
           tx,

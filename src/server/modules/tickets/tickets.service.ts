@@ -4,7 +4,7 @@ import type { Executor } from '../../platform/db/database.js';
 import { AppError } from '../../platform/http/app-error.js';
 import { type Actor, directory } from '../identity/index.js';
 import { applyCustomFields } from './custom-fields.js';
-import { findCategory, listFieldDefinitions } from './settings.repository.js';
+import { findCategory } from './settings.repository.js';
 import { assigneeProblem, NO_CHANGE, planAssignment } from './ticket-changes.js';
 import {
   presentContext,
@@ -47,14 +47,15 @@ export class TicketsService {
    */
   async nextNumber(orgId: string, now = new Date()): Promise<string> {
     const day = now.toISOString().slice(0, 10);
-    const sequence = await this.context.database.withOrg(orgId, async (tx) => {
-      // The counter row stays locked until this commit is on disk; waiting for the flush here
-      // would serialise every create behind one fsync. Safe without it: the ticket's own
-      // (synchronous) commit comes later and flushes the log past this one, so a ticket that
-      // survives a crash never has a number that did not.
-      await tx.execute(sql`set local synchronous_commit = off`);
-      return repo.nextTicketSequence(tx, orgId, day);
-    });
+    // The counter row stays locked until this commit is on disk; waiting for the flush here
+    // would serialise every create behind one fsync. Safe without it: the ticket's own
+    // (synchronous) commit comes later and flushes the log past this one, so a ticket that
+    // survives a crash never has a number that did not.
+    const sequence = await this.context.database.withOrg(
+      orgId,
+      (tx) => repo.nextTicketSequence(tx, orgId, day),
+      { asyncCommit: true },
+    );
     return formatTicketNumber(day, sequence);
   }
 
@@ -72,14 +73,17 @@ export class TicketsService {
     if (input.assigneeId) requirePermission(actor, 'ticket:assign', 'Assigning a ticket');
     const number = await this.nextNumber(actor.orgId);
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const [viewer, settings] = await Promise.all([
+        viewerOf(this.context, tx, actor),
+        this.context.orgSettings.of(tx, actor.orgId),
+      ]);
       const requesterId = input.requesterId ?? actor.userId;
       const problems: Record<string, string> = {};
       const requester = await directory.user(tx, actor.orgId, requesterId);
       if (!requester?.isActive) problems.requesterId = 'no active user with this id';
       if (input.teamId && !(await directory.teams(tx, actor.orgId, [input.teamId])).has(input.teamId))
         problems.teamId = 'no team with this id';
-      if (input.categoryId && !(await findCategory(tx, actor.orgId, input.categoryId)))
+      if (input.categoryId && !settings.categories.some((category) => category.id === input.categoryId))
         problems.categoryId = 'no category with this id';
       if (input.assigneeId) {
         const problem = await assigneeProblem(tx, actor.orgId, input.assigneeId, input.teamId ?? null);
@@ -87,7 +91,7 @@ export class TicketsService {
       }
       if (Object.keys(problems).length > 0)
         throw new AppError('UNPROCESSABLE', 'Invalid ticket', { details: problems });
-      const definitions = await listFieldDefinitions(tx, actor.orgId);
+      const definitions = settings.fields;
       const visible = agent ? definitions : definitions.filter((definition) => definition.visibleToRequester);
       if (!agent) {
         const hidden = Object.keys(input.customFields).filter((key) => !visible.some((d) => d.key === key));
@@ -120,7 +124,7 @@ export class TicketsService {
         { ticket, change: { type: 'created', data: { channel: ticket.channel, number: ticket.number } } },
       ]);
       await this.context.viewCounts.settle(tx, actor.orgId, [ticket.id], NO_MATCHES);
-      const present = await presentContext(tx, viewer, [ticket], [], [], definitions);
+      const present = await presentContext(this.context, tx, viewer, [ticket], [], [], definitions);
       return presentTicket(ticket, present);
     });
   }
@@ -128,7 +132,7 @@ export class TicketsService {
   /** A ticket with its conversation; requesters get public messages only. */
   async get(actor: Actor, ticketId: string) {
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId);
       return this.detail(tx, viewer, ticket);
     });
@@ -146,7 +150,7 @@ export class TicketsService {
       tx,
       messages.map((message) => message.id),
     );
-    const context = await presentContext(tx, viewer, [ticket], messages);
+    const context = await presentContext(this.context, tx, viewer, [ticket], messages);
     const followerUsers = await directory.users(tx, viewer.actor.orgId, followers);
     return {
       ...presentTicket(ticket, context),
@@ -175,7 +179,7 @@ export class TicketsService {
   ) {
     requirePermission(actor, 'ticket:reply', 'Editing a ticket');
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId, { lock: true });
       assertVersion(ticket, expectedVersion ?? input.version);
       const changes: Changes = {};
@@ -206,7 +210,7 @@ export class TicketsService {
           ? await planAssignment(tx, actor, ticket, { teamId: input.teamId })
           : NO_CHANGE;
       Object.assign(next, moved.set);
-      const definitions = await listFieldDefinitions(tx, actor.orgId);
+      const definitions = (await this.context.orgSettings.of(tx, actor.orgId)).fields;
       const publicFieldChanges: Changes = {};
       const internalFieldChanges: Changes = {};
       if (input.customFields) {
@@ -255,7 +259,7 @@ export class TicketsService {
   async remove(actor: Actor, ticketId: string): Promise<void> {
     requirePermission(actor, 'ticket:delete', 'Deleting a ticket');
     await this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId, { lock: true });
       const before = await this.context.viewCounts.matching(tx, actor.orgId, [ticket.id]);
       const deleted = await repo.updateTicket(tx, actor.orgId, ticket.id, { deletedAt: new Date() });
@@ -269,7 +273,7 @@ export class TicketsService {
   /** The timeline, oldest first; `after` resumes from an event id (client catch-up). */
   async events(actor: Actor, ticketId: string, query: z.output<typeof EventListQuery>) {
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId);
       const rows = await repo.listTimeline(tx, ticket.id, {
         includeInternal: isAgent(actor),
@@ -297,7 +301,7 @@ export class TicketsService {
       if (attachment.ticketId === null || attachment.messageId === null) {
         if (attachment.uploaderId !== actor.userId) throw new AppError('NOT_FOUND', 'Attachment not found');
       } else {
-        const viewer = await viewerOf(tx, actor);
+        const viewer = await viewerOf(this.context, tx, actor);
         await visibleTicket(tx, viewer, attachment.ticketId);
         const message = await repo.findMessage(tx, actor.orgId, attachment.ticketId, attachment.messageId);
         // An internal note's files are as private as the note.

@@ -1,6 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Database, Executor } from '../../platform/db/database.js';
 import { type Actor, ROLE_PERMISSIONS } from '../identity/index.js';
+import { readOrgSettings } from './settings.cache.js';
 import { type FilterContext, filterConditions, TicketFilters } from './tickets.filters.js';
 import { filterContext, textCondition } from './tickets.list.js';
 import * as repo from './views.repository.js';
@@ -175,7 +176,8 @@ async function settingsContext(
   orgId: string,
   views: readonly CountedView[],
 ): Promise<FilterContext> {
-  if (views.some(needsSettings)) return filterContext(tx, agentOf(orgId, NOBODY));
+  if (views.some(needsSettings))
+    return filterContext(await readOrgSettings(tx, orgId), agentOf(orgId, NOBODY));
   return {
     userId: NOBODY,
     categoryChildren: new Map(),

@@ -18,7 +18,7 @@ export class ViewsService {
   /** The caller's personal views and their teams' shared views, with counts. */
   async list(actor: Actor) {
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       requireViews(viewer);
       const views = await repo.listViews(tx, actor.orgId, actor.userId, viewer.teamIds);
       return { data: await this.present(tx, actor.orgId, views) };
@@ -28,7 +28,7 @@ export class ViewsService {
   /** Just ids and counts of the same views: what a sidebar polls. */
   async counts(actor: Actor) {
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       requireViews(viewer);
       const views = await repo.listViews(tx, actor.orgId, actor.userId, viewer.teamIds);
       const counts = await this.context.viewCounts.counts(
@@ -42,7 +42,7 @@ export class ViewsService {
 
   async get(actor: Actor, viewId: string) {
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const view = await visibleView(tx, await viewerOf(tx, actor), viewId);
+      const view = await visibleView(tx, await viewerOf(this.context, tx, actor), viewId);
       return (await this.present(tx, actor.orgId, [view]))[0]!;
     });
   }
@@ -50,7 +50,7 @@ export class ViewsService {
   /** Creates a view and counts its tickets once, exactly, in the same transaction. */
   async create(actor: Actor, input: z.output<typeof CreateViewBody>) {
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       requireViews(viewer);
       if (input.teamId) {
         if (!(await directory.teams(tx, actor.orgId, [input.teamId])).has(input.teamId))
@@ -81,7 +81,7 @@ export class ViewsService {
   /** Renames, re-sorts or re-filters a view; new filters are counted afresh. */
   async update(actor: Actor, viewId: string, input: z.output<typeof UpdateViewBody>) {
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       const current = await visibleView(tx, viewer, viewId);
       if (!canManageView(viewer, current))
         throw new AppError('FORBIDDEN', "Only the team's leads and admins may change a team view");
@@ -96,7 +96,7 @@ export class ViewsService {
 
   async remove(actor: Actor, viewId: string): Promise<void> {
     await this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       const view = await visibleView(tx, viewer, viewId);
       if (!canManageView(viewer, view))
         throw new AppError('FORBIDDEN', "Only the team's leads and admins may delete a team view");

@@ -62,7 +62,7 @@ export class WorkflowService {
   async claim(actor: Actor, ticketId: string) {
     requirePermission(actor, 'ticket:assign', 'Claiming a ticket');
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId);
       if (
         ticket.teamId &&
@@ -107,7 +107,7 @@ export class WorkflowService {
     plan: (tx: Executor, viewer: Viewer, ticket: repo.TicketRow) => Promise<PlannedChange>,
   ) {
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(tx, actor);
+      const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId, { lock: true });
       const updated = await applyChange(tx, this.context, actor, ticket, await plan(tx, viewer, ticket));
       return this.tickets.detail(tx, viewer, updated);

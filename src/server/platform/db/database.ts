@@ -19,6 +19,11 @@ export const APP_ROLE = 'switchboard_app';
 
 const outboxWritten = new WeakSet<object>();
 
+/** A SQL string literal (standard_conforming_strings is on in every supported version). */
+function quote(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
 /** Marks a transaction as having written outbox rows, so the relay is woken after commit. */
 export function markOutboxWritten(tx: Executor): void {
   outboxWritten.add(tx);
@@ -82,28 +87,69 @@ export class Database {
    * For system work only: sign-in lookups, sign-up, the outbox relay, migrations, seeding.
    */
   async transaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
-    let wroteOutbox = false;
-    const result = await this.db.transaction(async (tx) => {
-      const value = await work(tx as unknown as Executor);
-      wroteOutbox = outboxWritten.has(tx);
-      return value;
-    });
-    if (wroteOutbox) this.notifyCommit();
-    return result;
+    return this.inTransaction([], work);
   }
 
   /**
    * Runs `work` in a transaction scoped to one organisation: the role drops to APP_ROLE
    * and `app.org` is set for this transaction only, so PostgreSQL's row-level security
    * hides every other organisation's rows even if a query forgets its `org_id` filter.
+   *
+   * `asyncCommit` commits without waiting for the log flush (`synchronous_commit = off`):
+   * only for writes whose loss in a crash is harmless or covered by a later synchronous commit.
    */
-  async withOrg<T>(orgId: string, work: (tx: Executor) => Promise<T>): Promise<T> {
-    return this.transaction(async (tx) => {
-      await tx.execute(
-        sql`select set_config('role', ${APP_ROLE}, true), set_config('app.org', ${orgId}, true)`,
-      );
-      return work(tx);
-    });
+  async withOrg<T>(
+    orgId: string,
+    work: (tx: Executor) => Promise<T>,
+    options: { asyncCommit?: boolean } = {},
+  ): Promise<T> {
+    const settings = [
+      `set_config('role', '${APP_ROLE}', true)`,
+      `set_config('app.org', ${quote(orgId)}, true)`,
+    ];
+    if (options.asyncCommit) settings.push(`set_config('synchronous_commit', 'off', true)`);
+    return this.inTransaction(settings, work);
+  }
+
+  /**
+   * One transaction. On PostgreSQL, BEGIN and the transaction's settings travel in one round
+   * trip (a simple-protocol batch): requests run a handful of statements each, so a round trip
+   * saved is a large share of one.
+   */
+  private async inTransaction<T>(settings: string[], work: (tx: Executor) => Promise<T>): Promise<T> {
+    const prelude = settings.length > 0 ? `begin; select ${settings.join(', ')}` : 'begin';
+    if (!this.pool) {
+      let wroteOutbox = false;
+      const result = await this.db.transaction(async (tx) => {
+        if (settings.length > 0) await tx.execute(sql.raw(`select ${settings.join(', ')}`));
+        const value = await work(tx as unknown as Executor);
+        wroteOutbox = outboxWritten.has(tx);
+        return value;
+      });
+      if (wroteOutbox) this.notifyCommit();
+      return result;
+    }
+    const client = await this.pool.connect();
+    // A new drizzle instance per transaction (under a microsecond): code keys per-transaction
+    // state on the executor (outbox writes, loaded view conditions).
+    const tx = drizzlePostgres({ client }) as unknown as Executor;
+    // A connection whose ROLLBACK failed is in an unknown state: it is closed, not pooled.
+    let broken: Error | undefined;
+    let result: T;
+    try {
+      await client.query(prelude);
+      result = await work(tx);
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback').catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+    if (outboxWritten.has(tx)) this.notifyCommit();
+    return result;
   }
 
   /** Called after every commit of a transaction that wrote outbox rows. */

@@ -32,4 +32,34 @@ describe('SharedCache', () => {
     expect(cache.get('later')).toBeUndefined();
     expect([cache.get('a'), cache.get('b')]).toEqual([3, 4]);
   });
+
+  it('loads a missing value once, and does not store a load that an eviction overtook', async () => {
+    const bus = new MemoryBus();
+    const [a, b] = [new MemoryPubSub({ bus }), new MemoryPubSub({ bus })].map(
+      (pubsub) => new SharedCache<string>(pubsub, 'evict', { ttlMs: 60_000, maxEntries: 10 }),
+    );
+    await a!.start();
+    await b!.start();
+    let loads = 0;
+    expect(await a!.load('org-1', async () => `v${++loads}`)).toBe('v1');
+    expect(await a!.load('org-1', async () => `v${++loads}`)).toBe('v1');
+
+    // A writer in process b commits and evicts while process a is still reading the old state.
+    await a!.invalidate('org-1');
+    let release!: () => void;
+    const reading = a!.load('org-1', async () => {
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return 'read before the commit';
+    });
+    await settle();
+    await b!.invalidate('org-1');
+    await settle();
+    release();
+    expect(await reading).toBe('read before the commit');
+    expect(a!.get('org-1')).toBeUndefined();
+    expect(await a!.load('org-1', async () => 'read after the commit')).toBe('read after the commit');
+    expect(a!.get('org-1')).toBe('read after the commit');
+  });
 });

@@ -7,6 +7,8 @@ import type { PubSub } from './pubsub.port.js';
  */
 export class SharedCache<V> {
   private readonly entries = new Map<string, { value: V; expiresAt: number }>();
+  /** Counts evictions, here and from other processes; `load` stores only if none came between. */
+  private evictions = 0;
 
   constructor(
     private readonly pubsub: PubSub,
@@ -16,7 +18,10 @@ export class SharedCache<V> {
 
   /** Subscribes to evictions from other processes. */
   async start(): Promise<void> {
-    await this.pubsub.subscribe(this.channel, (key) => this.entries.delete(key));
+    await this.pubsub.subscribe(this.channel, (key) => {
+      this.evictions += 1;
+      this.entries.delete(key);
+    });
   }
 
   get(key: string): V | undefined {
@@ -25,6 +30,21 @@ export class SharedCache<V> {
     if (entry.expiresAt > Date.now()) return entry.value;
     this.entries.delete(key);
     return undefined;
+  }
+
+  /**
+   * The cached value, or `loader`'s, which is stored unless an eviction arrived while it ran.
+   * Writers evict after their commit, so a loader that read the old state is always
+   * followed by an eviction: either during the load (the value is not stored) or after
+   * the store (it is deleted).
+   */
+  async load(key: string, loader: () => Promise<V>): Promise<V> {
+    const cached = this.get(key);
+    if (cached !== undefined) return cached;
+    const evictions = this.evictions;
+    const value = await loader();
+    if (this.evictions === evictions) this.set(key, value);
+    return value;
   }
 
   /** Stores `value` for the cache's TTL, or until `expiresAt` (epoch ms) when that is sooner. */
@@ -40,6 +60,7 @@ export class SharedCache<V> {
   /** Evicts the keys here and in every other process. */
   async invalidate(...keys: string[]): Promise<void> {
     for (const key of keys) {
+      this.evictions += 1;
       this.entries.delete(key);
       await this.pubsub.publish(this.channel, key);
     }
