@@ -48,7 +48,7 @@ export class MessagesService {
       const ticket = await visibleTicket(tx, viewer, ticketId, { lock: true });
       const result = await this.write(tx, actor, ticket, input, internal, options);
       const attachments = await repo.attachmentsOfMessages(tx, [result.message.id]);
-      const context = await presentContext(this.context, tx, viewer, [], [result.message]);
+      const context = await presentContext(this.context, tx, viewer, { messages: [result.message] });
       return presentMessage(result.message, attachments, context);
     });
   }

@@ -44,31 +44,34 @@ export async function visibleTicket(
 ): Promise<repo.TicketRow> {
   const ticket = await repo.findTicket(tx, viewer.actor.orgId, ticketId, options);
   if (!ticket) throw notFound('Ticket');
-  const follower =
-    ticket.requesterId !== viewer.actor.userId && (await repo.isFollower(tx, ticket.id, viewer.actor.userId));
-  if (!canSee(viewer, ticket, follower)) throw notFound('Ticket');
+  // Following matters only to a viewer who could not see the ticket otherwise.
+  if (canSee(viewer, ticket, false)) return ticket;
+  if (!canSee(viewer, ticket, await repo.isFollower(tx, ticket.id, viewer.actor.userId)))
+    throw notFound('Ticket');
   return ticket;
 }
 
 /**
- * Loads the names a presentation needs, in one query per kind. Callers that hold the field
- * definitions already (to validate or filter) pass them.
+ * Loads the names a presentation needs in one statement: the people and teams the rows
+ * refer to, plus `userIds`. Callers that hold the field definitions already pass them.
  */
 export async function presentContext(
   context: Pick<TicketsContext, 'orgSettings'>,
   tx: Executor,
   viewer: Viewer,
-  tickets: readonly repo.TicketRow[],
-  messages: readonly repo.MessageRow[] = [],
-  events: readonly repo.TicketEventRow[] = [],
-  knownFields?: PresentContext['fields'],
+  rows: {
+    tickets?: readonly repo.TicketRow[];
+    messages?: readonly repo.MessageRow[];
+    events?: readonly repo.TicketEventRow[];
+    userIds?: readonly string[];
+    fields?: PresentContext['fields'];
+  },
 ): Promise<PresentContext> {
   const { orgId } = viewer.actor;
-  const ids = referencedIds(tickets, messages, events);
-  const [users, teams, fields] = await Promise.all([
-    directory.users(tx, orgId, ids.userIds),
-    directory.teams(tx, orgId, ids.teamIds),
-    knownFields ?? context.orgSettings.of(tx, orgId).then((settings) => settings.fields),
+  const ids = referencedIds(rows.tickets, rows.messages, rows.events);
+  const [{ users, teams }, fields] = await Promise.all([
+    directory.names(tx, orgId, [...ids.userIds, ...(rows.userIds ?? [])], ids.teamIds),
+    rows.fields ?? context.orgSettings.of(tx, orgId).then((settings) => settings.fields),
   ]);
   return { users, teams, agent: isAgent(viewer.actor), fields };
 }

@@ -167,7 +167,7 @@ export class TicketListService {
       .offset(offset);
     const hasMore = rows.length > query.limit;
     const page = rows.slice(0, query.limit);
-    const present = await presentContext(this.context, tx, viewer, page, [], [], context.fields);
+    const present = await presentContext(this.context, tx, viewer, { tickets: page, fields: context.fields });
     const snippets = search
       ? await searchSnippets(
           tx,

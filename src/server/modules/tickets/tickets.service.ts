@@ -73,16 +73,18 @@ export class TicketsService {
     if (input.assigneeId) requirePermission(actor, 'ticket:assign', 'Assigning a ticket');
     const number = await this.nextNumber(actor.orgId);
     return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const [viewer, settings] = await Promise.all([
-        viewerOf(this.context, tx, actor),
-        this.context.orgSettings.of(tx, actor.orgId),
-      ]);
       const requesterId = input.requesterId ?? actor.userId;
+      const settings = await this.context.orgSettings.of(tx, actor.orgId);
+      // One lookup checks the requester and the team and names everyone in the response.
+      const names = await directory.names(
+        tx,
+        actor.orgId,
+        input.assigneeId ? [requesterId, input.assigneeId] : [requesterId],
+        input.teamId ? [input.teamId] : [],
+      );
       const problems: Record<string, string> = {};
-      const requester = await directory.user(tx, actor.orgId, requesterId);
-      if (!requester?.isActive) problems.requesterId = 'no active user with this id';
-      if (input.teamId && !(await directory.teams(tx, actor.orgId, [input.teamId])).has(input.teamId))
-        problems.teamId = 'no team with this id';
+      if (!names.users.get(requesterId)?.isActive) problems.requesterId = 'no active user with this id';
+      if (input.teamId && !names.teams.has(input.teamId)) problems.teamId = 'no team with this id';
       if (input.categoryId && !settings.categories.some((category) => category.id === input.categoryId))
         problems.categoryId = 'no category with this id';
       if (input.assigneeId) {
@@ -124,8 +126,7 @@ export class TicketsService {
         { ticket, change: { type: 'created', data: { channel: ticket.channel, number: ticket.number } } },
       ]);
       await this.context.viewCounts.settle(tx, actor.orgId, [ticket.id], NO_MATCHES);
-      const present = await presentContext(this.context, tx, viewer, [ticket], [], [], definitions);
-      return presentTicket(ticket, present);
+      return presentTicket(ticket, { ...names, agent, fields: definitions });
     });
   }
 
@@ -150,8 +151,11 @@ export class TicketsService {
       tx,
       messages.map((message) => message.id),
     );
-    const context = await presentContext(this.context, tx, viewer, [ticket], messages);
-    const followerUsers = await directory.users(tx, viewer.actor.orgId, followers);
+    const context = await presentContext(this.context, tx, viewer, {
+      tickets: [ticket],
+      messages,
+      userIds: followers,
+    });
     return {
       ...presentTicket(ticket, context),
       messages: messages.map((message) =>
@@ -162,7 +166,7 @@ export class TicketsService {
         ),
       ),
       links,
-      followers: userRefs(followerUsers, followers),
+      followers: userRefs(context.users, followers),
       ...(minutes === undefined ? {} : { timeSpentMinutes: minutes }),
     };
   }
