@@ -79,7 +79,13 @@ export function presentTicket(ticket: TicketRow, context: PresentContext) {
   });
 }
 
-export function presentAttachment(attachment: AttachmentRow) {
+/** What presenting an attachment reads of its row. */
+export type AttachmentFacts = Pick<
+  AttachmentRow,
+  'id' | 'fileName' | 'contentType' | 'sizeBytes' | 'sha256' | 'createdAt'
+>;
+
+export function presentAttachment(attachment: AttachmentFacts) {
   return {
     id: attachment.id,
     fileName: attachment.fileName,
@@ -92,7 +98,7 @@ export function presentAttachment(attachment: AttachmentRow) {
 
 export function presentMessage(
   message: MessageRow,
-  attachments: readonly AttachmentRow[],
+  attachments: readonly AttachmentFacts[],
   context: Pick<PresentContext, 'users'>,
 ) {
   return {

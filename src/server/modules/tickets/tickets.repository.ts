@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, getTableColumns, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/database.js';
+import { rowsOf } from '../../platform/db/migrations.js';
 import type { TimelineEventType } from './tickets.events.js';
 import {
   ticketAttachments,
@@ -346,12 +347,65 @@ export async function listTimeEntries(tx: Executor, ticketId: string) {
     .orderBy(desc(ticketTimeEntries.createdAt));
 }
 
-export async function totalMinutes(tx: Executor, ticketId: string): Promise<number> {
-  const [row] = await tx
-    .select({ total: sql<number>`coalesce(sum(${ticketTimeEntries.minutes}), 0)::int` })
-    .from(ticketTimeEntries)
-    .where(eq(ticketTimeEntries.ticketId, ticketId));
-  return row?.total ?? 0;
+/** What a ticket's detail shows besides its row and messages. */
+export interface TicketSurroundings {
+  followerIds: string[];
+  /** Agents only; empty for others. */
+  links: Array<{ id: string; number: string; title: string; status: TicketRow['status'] }>;
+  /** Agents only. */
+  totalMinutes: number | undefined;
+  /** Attachments of the ticket's messages, oldest first (callers keep the visible messages'). */
+  attachments: Array<
+    Pick<
+      AttachmentRow,
+      'id' | 'messageId' | 'fileName' | 'contentType' | 'sizeBytes' | 'sha256' | 'createdAt'
+    >
+  >;
+}
+
+/**
+ * Followers, linked tickets, time total and attachments of one ticket in one statement
+ * (four lookups that each cost less than their round trip).
+ */
+export async function ticketSurroundings(
+  tx: Executor,
+  ticketId: string,
+  agent: boolean,
+): Promise<TicketSurroundings> {
+  const links = agent
+    ? sql`(select coalesce(json_agg(json_build_object('id', t.id, 'number', t.number, 'title', t.title, 'status', t.status) order by t.number), '[]'::json)
+          from ${ticketLinks} l join ${tickets} t
+            on (l.ticket_id = ${ticketId} and t.id = l.related_id) or (l.related_id = ${ticketId} and t.id = l.ticket_id)
+         where (l.ticket_id = ${ticketId} or l.related_id = ${ticketId}) and t.deleted_at is null)`
+    : sql`'[]'::json`;
+  const minutes = agent
+    ? sql`(select coalesce(sum(e.minutes), 0)::int from ${ticketTimeEntries} e where e.ticket_id = ${ticketId})`
+    : sql`null::int`;
+  const [row] = rowsOf<{
+    follower_ids: string[];
+    links: TicketSurroundings['links'];
+    minutes: number | null;
+    attachments: Array<Omit<TicketSurroundings['attachments'][number], 'createdAt'> & { createdAt: string }>;
+  }>(
+    await tx.execute(sql`select
+      (select coalesce(array_agg(f.user_id::text order by f.created_at), '{}'::text[])
+         from ${ticketFollowers} f where f.ticket_id = ${ticketId}) as follower_ids,
+      ${links} as links,
+      ${minutes} as minutes,
+      (select coalesce(json_agg(json_build_object('id', a.id, 'messageId', a.message_id, 'fileName', a.file_name,
+                'contentType', a.content_type, 'sizeBytes', a.size_bytes, 'sha256', a.sha256,
+                'createdAt', a.created_at) order by a.created_at), '[]'::json)
+         from ${ticketAttachments} a where a.ticket_id = ${ticketId} and a.message_id is not null) as attachments`),
+  );
+  return {
+    followerIds: row!.follower_ids,
+    links: row!.links,
+    totalMinutes: row!.minutes ?? undefined,
+    attachments: row!.attachments.map((attachment) => ({
+      ...attachment,
+      createdAt: new Date(attachment.createdAt),
+    })),
+  };
 }
 
 /** The new state of one ticket in a bulk update. */

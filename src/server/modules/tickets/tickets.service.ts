@@ -141,16 +141,11 @@ export class TicketsService {
 
   async detail(tx: Executor, viewer: Viewer, ticket: repo.TicketRow) {
     const agent = isAgent(viewer.actor);
-    const [messages, links, followers, minutes] = await Promise.all([
+    const [messages, around] = await Promise.all([
       repo.listMessages(tx, ticket.id, agent),
-      agent ? repo.linkedTickets(tx, ticket.id) : Promise.resolve([]),
-      repo.followerIds(tx, ticket.id),
-      agent ? repo.totalMinutes(tx, ticket.id) : Promise.resolve(undefined),
+      repo.ticketSurroundings(tx, ticket.id, agent),
     ]);
-    const attachments = await repo.attachmentsOfMessages(
-      tx,
-      messages.map((message) => message.id),
-    );
+    const followers = around.followerIds;
     const context = await presentContext(this.context, tx, viewer, {
       tickets: [ticket],
       messages,
@@ -161,13 +156,13 @@ export class TicketsService {
       messages: messages.map((message) =>
         presentMessage(
           message,
-          attachments.filter((attachment) => attachment.messageId === message.id),
+          around.attachments.filter((attachment) => attachment.messageId === message.id),
           context,
         ),
       ),
-      links,
+      links: around.links,
       followers: userRefs(context.users, followers),
-      ...(minutes === undefined ? {} : { timeSpentMinutes: minutes }),
+      ...(around.totalMinutes === undefined ? {} : { timeSpentMinutes: around.totalMinutes }),
     };
   }
 
