@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, getTableColumns, gt, inArray, isNull, or, sql } from 'drizzle-orm';
-import type { Executor } from '../../platform/db/database.js';
+import { type Executor, quote } from '../../platform/db/database.js';
 import { rowsOf } from '../../platform/db/migrations.js';
 import type { TimelineEventType } from './tickets.events.js';
 import {
@@ -8,7 +8,6 @@ import {
   ticketFollowers,
   ticketLinks,
   ticketMessages,
-  ticketNumberCounters,
   tickets,
   ticketTimeEntries,
 } from './tickets.table.js';
@@ -27,17 +26,15 @@ const { searchVector: _messageVector, ...messageColumns } = getTableColumns(tick
 
 export { ticketColumns };
 
-/** Takes the next number of the day for an organisation (its own statement: short lock). */
-export async function nextTicketSequence(tx: Executor, orgId: string, day: string): Promise<number> {
-  const [row] = await tx
-    .insert(ticketNumberCounters)
-    .values({ orgId, day, lastValue: 1 })
-    .onConflictDoUpdate({
-      target: [ticketNumberCounters.orgId, ticketNumberCounters.day],
-      set: { lastValue: sql`${ticketNumberCounters.lastValue} + 1` },
-    })
-    .returning({ lastValue: ticketNumberCounters.lastValue });
-  return row!.lastValue;
+/**
+ * The statement that takes the next number of the day for an organisation, for
+ * `Database.withOrgStatement` (a batch of its own: the counter row stays locked only while
+ * PostgreSQL runs it). Its one row is `{ last_value }`.
+ */
+export function nextTicketSequenceStatement(orgId: string, day: string): string {
+  return `insert into ticket_number_counters (org_id, day, last_value) values (${quote(orgId)}, ${quote(day)}, 1)
+    on conflict (org_id, day) do update set last_value = ticket_number_counters.last_value + 1
+    returning last_value`;
 }
 
 export async function insertTicket(tx: Executor, values: TicketInsert): Promise<TicketRow> {

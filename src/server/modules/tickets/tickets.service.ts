@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { Executor } from '../../platform/db/database.js';
 import { AppError } from '../../platform/http/app-error.js';
@@ -51,11 +50,12 @@ export class TicketsService {
     // would serialise every create behind one fsync. Safe without it: the ticket's own
     // (synchronous) commit comes later and flushes the log past this one, so a ticket that
     // survives a crash never has a number that did not.
-    const sequence = await this.context.database.withOrg(
+    const [row] = await this.context.database.withOrgStatement<{ last_value: number }>(
       orgId,
-      (tx) => repo.nextTicketSequence(tx, orgId, day),
+      repo.nextTicketSequenceStatement(orgId, day),
       { asyncCommit: true },
     );
+    const sequence = row!.last_value;
     return formatTicketNumber(day, sequence);
   }
 

@@ -7,6 +7,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
+import { rowsOf } from './migrations.js';
 
 /**
  * Anything queries can run on: the database itself or an open transaction. Repository
@@ -19,8 +20,21 @@ export const APP_ROLE = 'switchboard_app';
 
 const outboxWritten = new WeakSet<object>();
 
-/** A SQL string literal (standard_conforming_strings is on in every supported version). */
-function quote(value: string): string {
+/** The settings of a tenant transaction (see `Database.withOrg`). */
+function orgSettings(orgId: string, options: { asyncCommit?: boolean }): string[] {
+  const settings = [
+    `set_config('role', '${APP_ROLE}', true)`,
+    `set_config('app.org', ${quote(orgId)}, true)`,
+  ];
+  if (options.asyncCommit) settings.push(`set_config('synchronous_commit', 'off', true)`);
+  return settings;
+}
+
+/**
+ * A SQL string literal (standard_conforming_strings is on in every supported version), for
+ * the few statements that travel in a simple-protocol batch, which cannot carry parameters.
+ */
+export function quote(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
@@ -103,12 +117,24 @@ export class Database {
     work: (tx: Executor) => Promise<T>,
     options: { asyncCommit?: boolean } = {},
   ): Promise<T> {
-    const settings = [
-      `set_config('role', '${APP_ROLE}', true)`,
-      `set_config('app.org', ${quote(orgId)}, true)`,
-    ];
-    if (options.asyncCommit) settings.push(`set_config('synchronous_commit', 'off', true)`);
-    return this.inTransaction(settings, work);
+    return this.inTransaction(orgSettings(orgId, options), work);
+  }
+
+  /**
+   * One statement as its own transaction, scoped like `withOrg`. On PostgreSQL the settings
+   * and the statement travel in one simple-protocol batch, which runs as one implicit
+   * transaction: one round trip, and any row lock the statement takes is released without
+   * waiting on the network. `statement` carries no parameters (literals via `quote`).
+   * Returns its rows.
+   */
+  async withOrgStatement<T>(orgId: string, statement: string, options: { asyncCommit?: boolean } = {}) {
+    const settings = orgSettings(orgId, options);
+    if (!this.pool)
+      return this.inTransaction(settings, async (tx) => rowsOf<T>(await tx.execute(sql.raw(statement))));
+    const results = (await this.pool.query(
+      `select ${settings.join(', ')}; ${statement}`,
+    )) as unknown as pg.QueryResult[];
+    return results.at(-1)!.rows as T[];
   }
 
   /**
