@@ -33,6 +33,9 @@ export interface Measured {
   /** CPU time per completed request: steadier than latency on a busy machine. */
   serverMsPerRequest: number;
   databaseMsPerRequest: number;
+  /** The benchmark process itself (the clients), which shares the machine's cores. */
+  clientCpu: number;
+  clientMsPerRequest: number;
 }
 
 export interface MeasureOptions {
@@ -54,9 +57,12 @@ export async function measureLoop(target: Target, options: MeasureOptions): Prom
   const sampler = await ActivitySampler.start(target.databaseUrl);
   const serverBefore = cpuSeconds(target.server.pid);
   const databaseBefore = cpuSecondsMatching(backends);
+  const clientBefore = process.cpuUsage();
   const from = monotonicMicros();
   const run = await timedLoop({ workers, seconds: options.seconds, task });
   target.windows?.push({ label: options.label, from, to: monotonicMicros() });
+  const clientUsage = process.cpuUsage(clientBefore);
+  const clientSeconds = (clientUsage.user + clientUsage.system) / 1e6;
   const serverSeconds = cpuSeconds(target.server.pid) - serverBefore;
   const databaseSeconds = cpuSecondsMatching(backends) - databaseBefore;
   const activity = await sampler.stop();
@@ -82,6 +88,8 @@ export async function measureLoop(target: Target, options: MeasureOptions): Prom
     databaseCpu: databaseSeconds / run.seconds,
     serverMsPerRequest: (serverSeconds * 1000) / run.completed,
     databaseMsPerRequest: (databaseSeconds * 1000) / run.completed,
+    clientCpu: clientSeconds / run.seconds,
+    clientMsPerRequest: (clientSeconds * 1000) / run.completed,
   };
 }
 
@@ -93,5 +101,6 @@ export function cpuCell(share: number, msPerRequest: number): string {
 /** The explanation printed above tables with cpuCell columns. */
 export const CPU_COLUMNS_NOTE =
   'Server CPU: the Switchboard process; database CPU: the PostgreSQL backends of this database\n' +
-  '(process titles in /proc); both over the measured run, as a share of one core and per request.\n' +
+  '(process titles in /proc); client CPU: this benchmark process, which shares the cores; all over\n' +
+  'the measured run, as a share of one core and per request.\n' +
   '"backends busy": pg_stat_activity of the database, sampled every 50 ms.';

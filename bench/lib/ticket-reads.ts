@@ -92,7 +92,19 @@ export async function measureReads(
   });
   console.log('');
   printTable(
-    ['endpoint', 'clients', 'requests', 'req/s', 'p50', 'p95', 'p99', 'max', 'server CPU', 'database CPU'],
+    [
+      'endpoint',
+      'clients',
+      'requests',
+      'req/s',
+      'p50',
+      'p95',
+      'p99',
+      'max',
+      'server CPU',
+      'database CPU',
+      'client CPU',
+    ],
     [list, search, detail].map((m) => [
       m.label,
       String(m.run.workers),
@@ -104,6 +116,7 @@ export async function measureReads(
       formatLatency(m.summary.max),
       cpuCell(m.serverCpu, m.serverMsPerRequest),
       cpuCell(m.databaseCpu, m.databaseMsPerRequest),
+      cpuCell(m.clientCpu, m.clientMsPerRequest),
     ]),
   );
   const scale = `${settings.tickets.toLocaleString('en')} tickets, ${workers} clients`;
