@@ -8,6 +8,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import { rowsOf } from './migrations.js';
+import { StatementCachingClient } from './statement-cache.js';
 
 /**
  * Anything queries can run on: the database itself or an open transaction. Repository
@@ -76,6 +77,7 @@ export class Database {
     if (options.url) {
       const pool = new pg.Pool({
         connectionString: options.url,
+        Client: StatementCachingClient,
         max: options.poolSize ?? 10,
         connectionTimeoutMillis: 5_000,
         idleTimeoutMillis: 30_000,
