@@ -1,4 +1,6 @@
+import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outbox } from '../../src/server/platform/events/outbox.table.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { apiClient, openTicket, type TicketWorld, ticketWorld } from './support.js';
 
@@ -91,6 +93,27 @@ describe('opening tickets', () => {
     const read = (await api('GET', `/tickets/${ticket.id}`, world.requester)).json();
     expect(read.title).toBe(title);
     expect(read.description).toBe('{{ticket.number}} $1 %s \\x00');
+  });
+});
+
+describe('timeline and events', () => {
+  it('writes each change as a timeline row and an outbox event naming that row, together', async () => {
+    const ticket = await openTicket(server.app, world.requester);
+    const status = await api('POST', `/tickets/${ticket.id}/status`, world.agent, { status: 'open' });
+    expect(status.statusCode).toBe(200);
+    const timeline = (await api('GET', `/tickets/${ticket.id}/events`, world.agent)).json().data as Array<{
+      id: string;
+      type: string;
+    }>;
+    const events = await server.platform.database.db
+      .select({ event: outbox.event, payload: outbox.payload })
+      .from(outbox)
+      .where(eq(outbox.aggregateId, ticket.id as string))
+      .orderBy(asc(outbox.id));
+    expect(events.map((row) => (row.payload as { eventId: string }).eventId)).toEqual(
+      timeline.map((entry) => entry.id),
+    );
+    expect(events.map((row) => row.event)).toEqual(['ticket.created', 'ticket.status_changed']);
   });
 });
 

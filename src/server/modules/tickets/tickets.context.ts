@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
+import { v7 as uuidv7 } from 'uuid';
 import type { Database, Executor } from '../../platform/db/database.js';
-import { recordEvents } from '../../platform/events/events.js';
+import { withOutbox } from '../../platform/events/events.js';
 import { notFound } from '../../platform/http/app-error.js';
 import type { FileStorage } from '../../platform/storage/storage.port.js';
 import { type Actor, directory } from '../identity/index.js';
@@ -94,26 +95,26 @@ export async function recordTicketChanges(
   entries: ReadonlyArray<{ ticket: repo.TicketRow; change: TimelineChange }>,
   orgId = actor?.orgId ?? '',
 ): Promise<repo.TicketEventRow[]> {
-  const rows = await repo.insertTimeline(
-    tx,
-    entries.map(({ ticket, change }) => ({
-      orgId,
-      ticketId: ticket.id,
-      actorId: actor?.userId ?? null,
-      type: change.type,
-      changes: change.changes ?? {},
-      data: change.data ?? {},
-      isInternal: change.isInternal ?? false,
-    })),
-  );
-  await recordEvents(
+  if (entries.length === 0) return [];
+  // Ids first, so each event names its timeline row and both go in one statement.
+  const timeline = entries.map(({ ticket, change }) => ({
+    id: uuidv7(),
+    orgId,
+    ticketId: ticket.id,
+    actorId: actor?.userId ?? null,
+    type: change.type,
+    changes: change.changes ?? {},
+    data: change.data ?? {},
+    isInternal: change.isInternal ?? false,
+  }));
+  const events = withOutbox(
     tx,
     entries.map(({ ticket, change }, index) => ({
       type: TIMELINE_EVENTS[change.type],
       origin: { orgId, actorId: actor?.userId ?? null, requestId: actor?.requestId ?? null },
       aggregateId: ticket.id,
       payload: {
-        eventId: rows[index]!.id,
+        eventId: timeline[index]!.id,
         type: change.type,
         number: ticket.number,
         status: ticket.status,
@@ -127,5 +128,6 @@ export async function recordTicketChanges(
       },
     })),
   );
+  const rows = await repo.insertTimeline(tx, timeline, events);
   return rows;
 }

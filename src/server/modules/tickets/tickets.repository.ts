@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, getTableColumns, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import { type Executor, quote } from '../../platform/db/database.js';
 import { rowsOf } from '../../platform/db/migrations.js';
+import type { withOutbox } from '../../platform/events/events.js';
 import type { TimelineEventType } from './tickets.events.js';
 import {
   ticketAttachments,
@@ -227,6 +228,8 @@ export async function findAttachment(tx: Executor, orgId: string, attachmentId: 
 }
 
 export interface TimelineEntry {
+  /** Set by the caller when events must name the row before it is written. */
+  id?: string;
   orgId: string;
   ticketId: string;
   actorId: string | null;
@@ -236,12 +239,18 @@ export interface TimelineEntry {
   isInternal?: boolean;
 }
 
-export async function insertTimeline(tx: Executor, entries: readonly TimelineEntry[]) {
+/**
+ * Appends timeline rows; with `companion` (a data-modifying CTE such as `withOutbox`) in the
+ * same statement.
+ */
+export async function insertTimeline(
+  tx: Executor,
+  entries: readonly TimelineEntry[],
+  companion?: ReturnType<typeof withOutbox>,
+) {
   if (entries.length === 0) return [];
-  return tx
-    .insert(ticketEvents)
-    .values(entries.map((entry) => ({ ...entry })))
-    .returning();
+  const rows = entries.map((entry) => ({ ...entry }));
+  return (companion ? tx.with(companion) : tx).insert(ticketEvents).values(rows).returning();
 }
 
 /** A ticket's timeline in order; requesters' reads leave internal events out. */

@@ -67,27 +67,46 @@ export async function recordEvent<S extends z.ZodType>(
   return row!.id;
 }
 
+/** An event to record, as `recordEvents` and `withOutbox` take them. */
+export interface EventEntry<S extends z.ZodType = z.ZodType> {
+  type: EventType<S>;
+  origin: EventOrigin;
+  aggregateId: string | null;
+  payload: z.input<S>;
+}
+
 /** Records many events of one transaction with a single insert (bulk operations). */
 export async function recordEvents<S extends z.ZodType>(
   tx: Executor,
-  entries: ReadonlyArray<{
-    type: EventType<S>;
-    origin: EventOrigin;
-    aggregateId: string | null;
-    payload: z.input<S>;
-  }>,
+  entries: ReadonlyArray<EventEntry<S>>,
 ): Promise<void> {
   if (entries.length === 0) return;
-  await tx.insert(outbox).values(
-    entries.map((entry) => ({
-      orgId: entry.origin.orgId,
-      event: entry.type.name,
-      aggregateType: entry.type.aggregateType,
-      aggregateId: entry.aggregateId,
-      actorId: entry.origin.actorId ?? null,
-      requestId: entry.origin.requestId ?? null,
-      payload: entry.type.payload.parse(entry.payload) as object,
-    })),
-  );
+  await tx.insert(outbox).values(outboxValues(entries));
   markOutboxWritten(tx);
+}
+
+/**
+ * The outbox insert of `entries` as a common table expression, so that the change they
+ * describe and its events are written by one statement (one round trip):
+ * `tx.with(withOutbox(tx, events)).insert(table)…`. PostgreSQL runs a data-modifying WITH
+ * exactly once whether or not the main statement reads it. Marks the transaction as having
+ * written outbox rows; call it only for a statement that will run in `tx`. `entries` must
+ * not be empty.
+ */
+export function withOutbox<S extends z.ZodType>(tx: Executor, entries: ReadonlyArray<EventEntry<S>>) {
+  if (entries.length === 0) throw new Error('withOutbox needs at least one event');
+  markOutboxWritten(tx);
+  return tx.$with('recorded_events').as(tx.insert(outbox).values(outboxValues(entries)));
+}
+
+function outboxValues<S extends z.ZodType>(entries: ReadonlyArray<EventEntry<S>>) {
+  return entries.map((entry) => ({
+    orgId: entry.origin.orgId,
+    event: entry.type.name,
+    aggregateType: entry.type.aggregateType,
+    aggregateId: entry.aggregateId,
+    actorId: entry.origin.actorId ?? null,
+    requestId: entry.origin.requestId ?? null,
+    payload: entry.type.payload.parse(entry.payload) as object,
+  }));
 }
