@@ -113,8 +113,7 @@ export class ViewCounts {
   private async load(tx: Executor, orgId: string): Promise<readonly repo.ViewCondition[]> {
     const cached = this.loaded.get(tx);
     if (cached) return cached;
-    await repo.lockViewsShared(tx, orgId);
-    const views = await repo.listCountedViews(tx, orgId);
+    const views = await repo.lockAndListCountedViews(tx, orgId);
     const compiled = views.length > 0 ? await this.compileAll(tx, orgId, views) : [];
     this.loaded.set(tx, compiled);
     return compiled;

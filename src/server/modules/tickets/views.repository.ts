@@ -91,22 +91,20 @@ export async function deleteView(tx: Executor, orgId: string, viewId: string): P
 }
 
 /** Every view of the organisation, with what counting needs. */
-export async function listCountedViews(tx: Executor, orgId: string) {
-  return tx
-    .select({ id: savedViews.id, ownerId: savedViews.ownerId, filters: savedViews.filters })
-    .from(savedViews)
-    .where(eq(savedViews.orgId, orgId))
-    .orderBy(asc(savedViews.id));
-}
-
-const viewLockKey = (orgId: string) => sql`hashtextextended(${`saved_views:${orgId}`}, 0)`;
-
 /**
- * Taken by every ticket change before it reads the organisation's views, held to commit.
- * Shared holders never wait for each other; they only wait while a view is being saved.
+ * Takes the organisation's view lock shared (every ticket change does, held to commit;
+ * holders never wait for each other, only while a view is being saved) and then reads the
+ * views, in one round trip: `counted_views_after_lock` (migration 0004) reads with a
+ * snapshot taken after the lock was granted, so views saved meanwhile are seen.
  */
-export async function lockViewsShared(tx: Executor, orgId: string): Promise<void> {
-  await tx.execute(sql`select pg_advisory_xact_lock_shared(${viewLockKey(orgId)})`);
+type CountedViewRow = { id: string; ownerId: string | null; filters: unknown };
+
+export async function lockAndListCountedViews(tx: Executor, orgId: string): Promise<CountedViewRow[]> {
+  return rowsOf<CountedViewRow>(
+    await tx.execute(
+      sql`select id, owner_id as "ownerId", filters from counted_views_after_lock(${orgId}::uuid)`,
+    ),
+  );
 }
 
 /**
@@ -115,7 +113,10 @@ export async function lockViewsShared(tx: Executor, orgId: string): Promise<void
  * until this transaction commits.
  */
 export async function lockViewsExclusive(tx: Executor, orgId: string): Promise<void> {
-  await tx.execute(sql`select pg_advisory_xact_lock(${viewLockKey(orgId)})`);
+  // The key as counted_views_after_lock computes it (canonical uuid text).
+  await tx.execute(
+    sql`select pg_advisory_xact_lock(hashtextextended('saved_views:' || ${orgId}::uuid::text, 0))`,
+  );
 }
 
 /** Views × tickets that evaluate one condition per view over each ticket, in one scan by id. */
