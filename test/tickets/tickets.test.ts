@@ -117,6 +117,32 @@ describe('timeline and events', () => {
   });
 });
 
+describe('visibility follows team membership', () => {
+  it('shows a team agent the team’s tickets only while they are a member, from the next request on', async () => {
+    const created = await api('POST', '/admin/teams', world.admin, {
+      name: `Field service ${Date.now()}`,
+      memberIds: [world.agent.id],
+    });
+    expect(created.statusCode).toBe(201);
+    const teamId = created.json().id as string;
+    const ticket = await openTicket(server.app, world.lead, { teamId, requesterId: world.requester.id });
+    const read = () => api('GET', `/tickets/${ticket.id}`, world.agent);
+    expect((await read()).statusCode).toBe(200);
+
+    expect((await api('PATCH', `/admin/teams/${teamId}`, world.admin, { memberIds: [] })).statusCode).toBe(
+      200,
+    );
+    expect((await read()).statusCode).toBe(404);
+    const listed = (await api('GET', `/tickets?team=${teamId}`, world.agent)).json().data as unknown[];
+    expect(listed).toHaveLength(0);
+
+    expect(
+      (await api('PATCH', `/admin/teams/${teamId}`, world.admin, { memberIds: [world.agent.id] })).statusCode,
+    ).toBe(200);
+    expect((await read()).statusCode).toBe(200);
+  });
+});
+
 describe('conversation', () => {
   it('keeps internal notes from the requester and sets first_response_at on the first agent reply', async () => {
     const ticket = await openTicket(server.app, world.requester, { title: 'Cannot log in' });

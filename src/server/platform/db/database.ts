@@ -171,6 +171,7 @@ export class Database {
     } catch (error) {
       await client.query('rollback').catch((rollbackError: Error) => {
         broken = rollbackError;
+        process.emitWarning(`PostgreSQL rollback failed, connection discarded: ${rollbackError.message}`);
       });
       throw error;
     } finally {
