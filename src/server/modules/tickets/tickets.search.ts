@@ -143,21 +143,27 @@ export function searchHitQuery(search: TicketSearch, viewer: Viewer, scope: SQL)
   const query = tsQuery(search.q);
   const ownIds = ownTicketIds(viewer);
   const own = ownIds && sql`${tickets.id} in (select id from own_ticket)`;
+  // The ticket's own text first. When it fills its cap, message matches (the lowest tier)
+  // could only rank after all of those, past the capped candidates anyway: their index scan,
+  // the costliest part for a common word, is then skipped.
+  const ticketHit = sql`ticket_hit as materialized (select ${tickets.id} as id,
+      ts_filter(${tickets.searchVector}, '{a}') @@ ${query} as in_title,
+      ts_rank_cd(${tickets.searchVector}, ${query}, 32) as rank
+    from ${tickets}
+    where ${and(sql`${tickets.searchVector} @@ ${query}`, own, scope)}
+    limit ${literal(SEARCH_LIMITS.ticketMatches)})`;
   const branches = [
     sql`(select ticket_hit.id as hit_id,
         (case when ticket_hit.in_title then ${literal(TIER.title)} else ${literal(TIER.description)} end + ticket_hit.rank)::real as hit_rank,
         case when ticket_hit.in_title then 'title' else 'description' end as hit_matched_in
-      from (select ${tickets.id} as id, ts_filter(${tickets.searchVector}, '{a}') @@ ${query} as in_title,
-          ts_rank_cd(${tickets.searchVector}, ${query}, 32) as rank
-        from ${tickets}
-        where ${and(sql`${tickets.searchVector} @@ ${query}`, own, scope)}
-        limit ${literal(SEARCH_LIMITS.ticketMatches)}) as ticket_hit)`,
+      from ticket_hit)`,
     sql`(select message_hit.ticket_id, (${literal(TIER.message)} + max(message_hit.rank))::real,
         (array_agg(case when message_hit.is_internal then 'note' else 'message' end order by message_hit.rank desc))[1]
       from (select ${ticketMessages.ticketId} as ticket_id, ${ticketMessages.isInternal} as is_internal,
           ts_rank_cd(${ticketMessages.searchVector}, ${query}, 32) as rank
         from ${ticketMessages}
         where ${and(
+          sql`(select count(*) from ticket_hit) < ${literal(SEARCH_LIMITS.ticketMatches)}`,
           sql`${ticketMessages.orgId} = ${orgId}::uuid`,
           sql`${ticketMessages.searchVector} @@ ${query}`,
           search.agent ? undefined : sql`not ${ticketMessages.isInternal}`,
@@ -179,6 +185,7 @@ export function searchHitQuery(search: TicketSearch, viewer: Viewer, scope: SQL)
   }
   const ctes = [
     ...(ownIds ? [sql`own_ticket (id) as materialized (${ownIds})`] : []),
+    ticketHit,
     sql`exact_hit as materialized (${sql.join(branches, sql` union all `)})`,
     sql`best_hit as (select distinct on (hit_id) hit_id, hit_rank, hit_matched_in from exact_hit order by hit_id, hit_rank desc)`,
   ];
