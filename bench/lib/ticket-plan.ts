@@ -1,3 +1,4 @@
+import { TICKET_STATUSES } from '../../src/server/modules/tickets/tickets.table.js';
 import { Random } from './random.js';
 
 /**
@@ -6,18 +7,11 @@ import { Random } from './random.js';
  * total). Kept apart from the text so the counts can be balanced before anything is written.
  */
 
-export const STATUSES = [
-  'new',
-  'open',
-  'in_progress',
-  'pending_user',
-  'waiting_on_vendor',
-  'resolved',
-  'closed',
-] as const;
-export const NEW = 0;
-export const RESOLVED = 5;
-export const CLOSED = 6;
+/** The application's statuses: the plan stores each ticket's as an index into this list. */
+export const STATUSES = TICKET_STATUSES;
+export const NEW = STATUSES.indexOf('new');
+export const RESOLVED = STATUSES.indexOf('resolved');
+export const CLOSED = STATUSES.indexOf('closed');
 /** Weights of new, open, in_progress, pending_user, waiting_on_vendor among unfinished tickets. */
 const RECENT_ACTIVE = [0.3, 0.35, 0.2, 0.1, 0.05];
 const STALE_ACTIVE = [0.1, 0.35, 0.15, 0.25, 0.15];

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD, signupOrg, startTestApp, type TestApp, uniqueEmail } from '../support/harness.js';
-import { apiClient, openTicket, type TicketWorld, ticketWorld } from './support.js';
+import { apiClient, openTicket, type TicketWorld, ticketWorld, type Who } from './support.js';
 
 let server: TestApp;
 let world: TicketWorld;
@@ -12,7 +12,6 @@ beforeAll(async () => {
 });
 afterAll(async () => server?.close());
 
-type Who = { auth: Record<string, string> };
 type Hit = { id: string; search: { rank: number; snippet: string; matchedIn: string } } & Record<
   string,
   unknown

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tickets } from '../../src/server/modules/tickets/tickets.table.js';
 import { outbox } from '../../src/server/platform/events/outbox.table.js';
 import { createUser, type SignedUp, signupOrg, startTestApp, type TestApp } from '../support/harness.js';
-import { apiClient, openTicket, type TicketWorld, ticketWorld } from './support.js';
+import { apiClient, openTicket, type TicketWorld, ticketWorld, type Who } from './support.js';
 
 let server: TestApp;
 let world: TicketWorld;
@@ -16,8 +16,6 @@ beforeAll(async () => {
   other = await signupOrg(server.app);
 });
 afterAll(async () => server?.close());
-
-type Who = { auth: Record<string, string> };
 
 const api = apiClient(() => server.app);
 

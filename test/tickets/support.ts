@@ -3,6 +3,9 @@ import { createUser, type SignedUp, signupOrg } from '../support/harness.js';
 
 type Session = { id: string; auth: { authorization: string } };
 
+/** Anyone who calls the API: a session's headers. */
+export type Who = { auth: Record<string, string> };
+
 /** An organisation with a team, two agents in it, a lead, an outside agent and two requesters. */
 export interface TicketWorld {
   admin: SignedUp & Session;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser, signupOrg, startTestApp, type TestApp } from '../support/harness.js';
-import { apiClient, openTicket, type TicketWorld, ticketWorld } from './support.js';
+import { apiClient, openTicket, type TicketWorld, ticketWorld, type Who } from './support.js';
 
 let server: TestApp;
 let world: TicketWorld;
@@ -13,8 +13,6 @@ beforeAll(async () => {
   stranger = await createUser(server.app, await signupOrg(server.app), 'agent');
 });
 afterAll(async () => server?.close());
-
-type Who = { auth: Record<string, string> };
 
 const api = apiClient(() => server.app);
 

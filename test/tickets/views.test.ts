@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMPACT_VIEW_COUNTS_JOB } from '../../src/server/modules/tickets/tickets.jobs.js';
+import { TICKET_STATUSES } from '../../src/server/modules/tickets/tickets.table.js';
 import {
   compactViewCounts,
   INLINE_COMPACTION_THRESHOLD,
@@ -9,7 +10,7 @@ import {
 import { rowsOf } from '../../src/server/platform/db/migrations.js';
 import { signupOrg, startTestApp, startWorkers, type TestApp } from '../support/harness.js';
 import { until } from '../support/wait.js';
-import { apiClient, openTicket, type TicketWorld, ticketWorld } from './support.js';
+import { apiClient, openTicket, type TicketWorld, ticketWorld, type Who } from './support.js';
 
 let server: TestApp;
 let world: TicketWorld;
@@ -20,7 +21,6 @@ beforeAll(async () => {
 });
 afterAll(async () => server?.close());
 
-type Who = { auth: Record<string, string> };
 type View = { id: string; count: number; filters: Record<string, unknown> } & Record<string, unknown>;
 
 const api = apiClient(() => server.app);
@@ -423,15 +423,6 @@ describe('counts under random changes', () => {
 
     const tickets: string[] = [];
     const titles = ['Printer jammed', 'VPN drops every hour', 'Mail bounces', 'Laptop is slow'];
-    const statuses = [
-      'new',
-      'open',
-      'in_progress',
-      'pending_user',
-      'waiting_on_vendor',
-      'resolved',
-      'closed',
-    ];
     const log: string[] = [];
     for (let step = 0; step < 60; step += 1) {
       const roll = rng.next();
@@ -459,7 +450,9 @@ describe('counts under random changes', () => {
       }
       let response: Awaited<ReturnType<typeof api>>;
       if (roll < 0.5)
-        response = await api('POST', `/tickets/${ticket}/status`, w.admin, { status: rng.pick(statuses) });
+        response = await api('POST', `/tickets/${ticket}/status`, w.admin, {
+          status: rng.pick(TICKET_STATUSES),
+        });
       else if (roll < 0.6) {
         const teamId = rng.pick([w.teamId, w.otherTeamId, null]);
         const assigneeId = teamId === w.teamId ? rng.pick([w.agent.id, w.agent2.id, null]) : null;
@@ -479,7 +472,7 @@ describe('counts under random changes', () => {
         response = await api('POST', '/tickets/bulk', w.admin, {
           ticketIds: [ticket, rng.pick(tickets), rng.pick(tickets)],
           changes: rng.pick([
-            { status: rng.pick(statuses) },
+            { status: rng.pick(TICKET_STATUSES) },
             { priority: 'critical' },
             { addTags: ['vip'] },
             { removeTags: ['vpn'] },
