@@ -3,10 +3,11 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Domain } from './domain.js';
 import { createIdentityModule, type IdentityModule } from './modules/identity/index.js';
 import { operationsRoutes } from './modules/operations/index.js';
 import { createTemplatesModule } from './modules/templates/index.js';
-import { createTicketsModule, type TicketsModule } from './modules/tickets/index.js';
+import type { TicketsModule } from './modules/tickets/index.js';
 import { registerErrorHandling } from './platform/http/error-handler.js';
 import { installIdempotency } from './platform/http/idempotency.js';
 import { installRequestObservation, registerOperationsEndpoints } from './platform/http/operations.js';
@@ -26,7 +27,7 @@ export interface BuiltApp {
  * Builds the HTTP application from the platform and the feature modules. Never listens:
  * main.ts does, and tests use `app.inject`.
  */
-export async function buildApp(platform: Platform): Promise<BuiltApp> {
+export async function buildApp(platform: Platform, domain: Domain): Promise<BuiltApp> {
   const { config, logger } = platform;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -85,9 +86,8 @@ export async function buildApp(platform: Platform): Promise<BuiltApp> {
   });
 
   await identity.register(app);
-  const tickets = createTicketsModule(platform, {
-    teamIdsOf: (tx, actor) => identity.me.teamIdsOf(tx, actor),
-  });
+  const { tickets } = domain;
+  tickets.setTeamIdsOf((tx, actor) => identity.me.teamIdsOf(tx, actor));
   await tickets.register(app);
   await createTemplatesModule(platform, tickets).register(app);
   await app.register(operationsRoutes, {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Domain } from './domain.js';
 import { defineTicketJobs, scheduleTicketJobs } from './modules/tickets/index.js';
 import { IDEMPOTENCY_WINDOW_MS, pruneIdempotencyKeys } from './platform/http/idempotency.js';
 import type { Platform } from './platform/platform.js';
@@ -11,7 +12,7 @@ const OUTBOX_RETENTION_DAYS = 7;
  * here) with its payload schema, in every process role, so producers validate payloads
  * and workers know handlers.
  */
-export function defineJobs(platform: Platform): void {
+export function defineJobs(platform: Platform, _domain: Domain): void {
   defineTicketJobs(platform);
   platform.jobs.define({
     name: 'outbox.prune',

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
+import { createDomain } from './domain.js';
 import { defineJobs, scheduleJobs } from './jobs.js';
 import { describeSeed, seedDemo } from './modules/identity/index.js';
 import { createTicketsModule, seedDemoTickets } from './modules/tickets/index.js';
@@ -48,12 +49,13 @@ async function main(): Promise<void> {
       logger.warn(status, 'migrations are pending: run RUN_MODE=migrate; /readyz answers 503 until then');
     }
   }
-  defineJobs(platform);
+  const domain = createDomain(platform);
+  defineJobs(platform, domain);
   if (config.seedDemo) await seed(platform, config);
 
   let app: FastifyInstance | undefined;
   if (config.runMode === 'api' || config.runMode === 'all') {
-    ({ app } = await buildApp(platform));
+    ({ app } = await buildApp(platform, domain));
     await app.listen({ host: config.host, port: config.port });
   }
   if (config.runMode === 'worker' || config.runMode === 'all') {

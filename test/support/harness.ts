@@ -5,6 +5,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
 import { type Config, loadConfig } from '../../src/server/config.js';
+import { createDomain, type Domain } from '../../src/server/domain.js';
 import { defineJobs } from '../../src/server/jobs.js';
 import type { IdentityModule } from '../../src/server/modules/identity/index.js';
 import { createLogger } from '../../src/server/platform/logger.js';
@@ -60,6 +61,7 @@ export async function freshDatabase(): Promise<TestDatabase> {
 
 export interface TestApp {
   app: FastifyInstance;
+  domain: Domain;
   platform: Platform;
   identity: IdentityModule;
   config: Config;
@@ -91,11 +93,13 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     embeddedDataDir: 'memory://',
     ...(database.snapshot ? { snapshot: database.snapshot } : {}),
   });
-  defineJobs(platform);
-  const { app, identity } = await buildApp(platform);
+  const domain = createDomain(platform);
+  defineJobs(platform, domain);
+  const { app, identity } = await buildApp(platform, domain);
   await app.ready();
   return {
     app,
+    domain,
     platform,
     identity,
     config,

@@ -85,6 +85,7 @@ export class BulkService {
       );
       const byId = new Map(updated.map((ticket) => [ticket.id, ticket]));
       await recordTicketChanges(
+        this.context,
         tx,
         actor,
         planned.flatMap((plan) =>

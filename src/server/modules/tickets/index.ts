@@ -16,7 +16,8 @@ import { RelationsService } from './relations.service.js';
 import { OrgSettingsCache } from './settings.cache.js';
 import { settingsRoutes } from './settings.routes.js';
 import { SettingsService } from './settings.service.js';
-import type { TicketsContext } from './tickets.context.js';
+import { SystemTicketChanges } from './system.service.js';
+import type { TicketChangeHook, TicketRouter, TicketsContext } from './tickets.context.js';
 import { TicketListService } from './tickets.list.js';
 import { ticketRoutes } from './tickets.routes.js';
 import { TicketsService } from './tickets.service.js';
@@ -32,12 +33,25 @@ export type {
   TicketRenderContext,
 } from './actions.service.js';
 export * from './settings.events.js';
+export type { SystemTicketChanges } from './system.service.js';
+export { DONE_STATUSES, WAITING_STATUSES } from './ticket-status.js';
+export type {
+  ChangeOrigin,
+  RecordedChange,
+  TicketChangeHook,
+  TicketDraft,
+  TicketRouter,
+  TimelineChange,
+} from './tickets.context.js';
 export * from './tickets.events.js';
 export { defineTicketJobs, scheduleTicketJobs } from './tickets.jobs.js';
+export type { TicketRow } from './tickets.repository.js';
 /** Contracts other modules' routes reuse (macros validate ticket fields with them). */
 export { Body, Tags, TicketDetailResponse, TicketPriority, TicketStatus, Title } from './tickets.schema.js';
 export { seedDemoTickets } from './tickets.seed.js';
 export { formatTicketNumber } from './tickets.service.js';
+/** Ticket tables, for foreign keys only: other modules reach tickets through services. */
+export * as ticketTables from './tickets.table.js';
 
 /** The tickets module: tickets, conversations, lists and search, views, templates. */
 export interface TicketsModule {
@@ -49,6 +63,14 @@ export interface TicketsModule {
   bulk: BulkService;
   /** Several changes and a reply in one transaction (macros). */
   actions: TicketActionsService;
+  /** Changes the system makes (automatic assignment, escalation), in the caller's transaction. */
+  system: SystemTicketChanges;
+  /** Adds a reaction to every ticket change, run in the changing transaction. */
+  onChange(hook: TicketChangeHook): void;
+  /** Sets the automatic assignment of new tickets. */
+  setRouter(router: TicketRouter): void;
+  /** Replaces the uncached team-membership lookup with the identity module's cached one. */
+  setTeamIdsOf(teamIdsOf: TicketsContext['teamIdsOf']): void;
   register(app: FastifyInstance): Promise<void>;
 }
 
@@ -73,6 +95,8 @@ export function createTicketsModule(
     viewCounts: new ViewCounts(),
     orgSettings,
     teamIdsOf: options.teamIdsOf ?? ((tx, actor) => directory.teamIdsOf(tx, actor.orgId, actor.userId)),
+    changeHooks: [],
+    router: undefined,
   };
   const tickets = new TicketsService(context);
   const list = new TicketListService(context);
@@ -92,6 +116,16 @@ export function createTicketsModule(
     relations,
     bulk,
     actions,
+    system: new SystemTicketChanges(context),
+    onChange(hook) {
+      context.changeHooks.push(hook);
+    },
+    setRouter(router) {
+      context.router = router;
+    },
+    setTeamIdsOf(teamIdsOf) {
+      context.teamIdsOf = teamIdsOf;
+    },
     async register(app) {
       await orgSettings.start();
       await app.register(ticketRoutes, { prefix: '/api/v1', tickets, list, messages, workflow });

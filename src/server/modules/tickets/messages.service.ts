@@ -126,6 +126,7 @@ export class MessagesService {
     const updated =
       Object.keys(next).length > 0 ? await repo.updateTicket(tx, actor.orgId, ticket.id, next) : ticket;
     await recordTicketChanges(
+      this.context,
       tx,
       actor,
       changes.map((change) => ({ ticket: updated, change })),

@@ -60,7 +60,7 @@ export class RelationsService {
         lastActivityAt: now,
       });
       const touchedTarget = await repo.updateTicket(tx, actor.orgId, target.id, { lastActivityAt: now });
-      await recordTicketChanges(tx, actor, [
+      await recordTicketChanges(this.context, tx, actor, [
         {
           ticket: touchedTarget,
           change: {
@@ -117,7 +117,7 @@ export class RelationsService {
       });
       await repo.markMessageSplit(tx, message.id, created.id);
       await repo.insertLink(tx, actor.orgId, ticket.id, created.id, actor.userId);
-      await recordTicketChanges(tx, actor, [
+      await recordTicketChanges(this.context, tx, actor, [
         {
           ticket: created,
           change: {
@@ -150,7 +150,7 @@ export class RelationsService {
       const ticket = await visibleTicket(tx, viewer, ticketId);
       const related = await visibleTicket(tx, viewer, relatedId);
       if (await repo.insertLink(tx, actor.orgId, ticket.id, related.id, actor.userId)) {
-        await recordTicketChanges(tx, actor, [
+        await recordTicketChanges(this.context, tx, actor, [
           {
             ticket,
             change: {
@@ -180,7 +180,7 @@ export class RelationsService {
       const ticket = await visibleTicket(tx, viewer, ticketId);
       if (!(await repo.deleteLink(tx, ticket.id, relatedId))) throw notFound('Link');
       const related = await repo.findTicket(tx, actor.orgId, relatedId);
-      await recordTicketChanges(tx, actor, [
+      await recordTicketChanges(this.context, tx, actor, [
         { ticket, change: { type: 'unlinked', isInternal: true, data: { ticketId: relatedId } } },
         ...(related
           ? [
@@ -217,7 +217,7 @@ export class RelationsService {
       if (userId === ticket.requesterId)
         throw new AppError('UNPROCESSABLE', 'The requester follows their ticket already');
       if ((await repo.addFollowers(tx, actor.orgId, ticket.id, [userId])).length > 0) {
-        await recordTicketChanges(tx, actor, [
+        await recordTicketChanges(this.context, tx, actor, [
           { ticket, change: { type: 'follower_added', data: { userId, name: user.name } } },
         ]);
       }
@@ -232,7 +232,7 @@ export class RelationsService {
       const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId);
       if (!(await repo.removeFollower(tx, ticket.id, userId))) throw notFound('Follower');
-      await recordTicketChanges(tx, actor, [
+      await recordTicketChanges(this.context, tx, actor, [
         { ticket, change: { type: 'follower_removed', data: { userId } } },
       ]);
       return this.followerList(tx, actor.orgId, ticket.id);
@@ -251,7 +251,7 @@ export class RelationsService {
         minutes: input.minutes,
         note: input.note,
       });
-      await recordTicketChanges(tx, actor, [
+      await recordTicketChanges(this.context, tx, actor, [
         {
           ticket,
           change: {

@@ -2,7 +2,12 @@ import type { Executor } from '../../platform/db/database.js';
 import { AppError } from '../../platform/http/app-error.js';
 import { type Actor, directory } from '../identity/index.js';
 import { canTransition, lifecycleStamps, nextStatuses, type TicketStatus } from './ticket-status.js';
-import { recordTicketChanges, type TicketsContext, type TimelineChange } from './tickets.context.js';
+import {
+  type ChangeOrigin,
+  recordTicketChanges,
+  type TicketsContext,
+  type TimelineChange,
+} from './tickets.context.js';
 import { needsReassign, requirePermission } from './tickets.policy.js';
 import * as repo from './tickets.repository.js';
 import { MAX_TAGS } from './tickets.schema.js';
@@ -144,8 +149,8 @@ export async function planAssignment(
  */
 export async function applyChange(
   tx: Executor,
-  context: Pick<TicketsContext, 'viewCounts'>,
-  actor: Actor,
+  context: Pick<TicketsContext, 'viewCounts' | 'changeHooks'>,
+  actor: ChangeOrigin,
   ticket: repo.TicketRow,
   planned: PlannedChange,
 ): Promise<repo.TicketRow> {
@@ -153,6 +158,7 @@ export async function applyChange(
   const before = await context.viewCounts.matching(tx, actor.orgId, [ticket.id]);
   const updated = await repo.updateTicket(tx, actor.orgId, ticket.id, planned.set);
   await recordTicketChanges(
+    context,
     tx,
     actor,
     planned.timeline.map((change) => ({ ticket: updated, change })),

@@ -23,6 +23,52 @@ export interface TicketsContext {
   orgSettings: OrgSettingsCache;
   /** Ids of the live teams an agent belongs to (cached by the identity module). */
   teamIdsOf: (tx: Executor, actor: Actor) => Promise<string[]>;
+  /** Other modules' reactions to ticket changes, run inside the changing transaction. */
+  changeHooks: TicketChangeHook[];
+  /** Picks an assignee for a new ticket that names none (automatic assignment). */
+  router: TicketRouter | undefined;
+}
+
+/** Who made a change: a user, or the system (automatic assignment, SLA escalation). */
+export interface ChangeOrigin {
+  orgId: string;
+  userId: string | null;
+  requestId?: string | undefined;
+}
+
+/** A recorded ticket change as hooks see it: the ticket after the change and the timeline row. */
+export interface RecordedChange {
+  ticket: repo.TicketRow;
+  change: TimelineChange;
+  eventId: string;
+  at: Date;
+}
+
+/**
+ * Runs in the transaction of every recorded ticket change (SLA clocks follow status,
+ * priority and replies this way, exactly in step with the ticket). A hook that throws
+ * rolls the change back.
+ */
+export type TicketChangeHook = (
+  tx: Executor,
+  origin: ChangeOrigin | null,
+  changes: readonly RecordedChange[],
+) => Promise<void>;
+
+/** What automatic assignment knows of a ticket about to be created. */
+export interface TicketDraft {
+  orgId: string;
+  teamId: string | null;
+  categoryId: string | null;
+  priority: string;
+}
+
+export interface TicketRouter {
+  /**
+   * The agent a new ticket goes to, or null to leave it in its team's queue. Runs in the
+   * creating transaction and may lock rows until it commits.
+   */
+  route(tx: Executor, draft: TicketDraft): Promise<{ assigneeId: string; mode: string } | null>;
 }
 
 export async function viewerOf(
@@ -90,8 +136,9 @@ export interface TimelineChange {
  * the change, so listeners see where the ticket is now.
  */
 export async function recordTicketChanges(
+  context: Pick<TicketsContext, 'changeHooks'>,
   tx: Executor,
-  actor: Pick<Actor, 'orgId' | 'userId' | 'requestId'> | null,
+  actor: ChangeOrigin | null,
   entries: ReadonlyArray<{ ticket: repo.TicketRow; change: TimelineChange }>,
   orgId = actor?.orgId ?? '',
 ): Promise<repo.TicketEventRow[]> {
@@ -129,5 +176,14 @@ export async function recordTicketChanges(
     })),
   );
   const rows = await repo.insertTimeline(tx, timeline, events);
+  if (context.changeHooks.length > 0) {
+    const recorded = entries.map(({ ticket, change }, index) => ({
+      ticket,
+      change,
+      eventId: rows[index]!.id,
+      at: rows[index]!.createdAt,
+    }));
+    for (const hook of context.changeHooks) await hook(tx, actor, recorded);
+  }
   return rows;
 }

@@ -107,6 +107,15 @@ export class TicketsService {
           });
       }
       const customFields = applyCustomFields(visible, {}, input.customFields, { requireAll: true });
+      const routed =
+        input.assigneeId || !input.teamId || !this.context.router
+          ? null
+          : await this.context.router.route(tx, {
+              orgId: actor.orgId,
+              teamId: input.teamId,
+              categoryId: input.categoryId ?? null,
+              priority: input.priority,
+            });
       const ticket = await repo.insertTicket(tx, {
         orgId: actor.orgId,
         number,
@@ -116,16 +125,32 @@ export class TicketsService {
         categoryId: input.categoryId ?? null,
         tags: input.tags,
         teamId: input.teamId ?? null,
-        assigneeId: input.assigneeId ?? null,
+        assigneeId: input.assigneeId ?? routed?.assigneeId ?? null,
         requesterId,
         createdById: actor.userId,
         channel: input.channel,
         customFields,
       });
-      await recordTicketChanges(tx, actor, [
+      await recordTicketChanges(this.context, tx, actor, [
         { ticket, change: { type: 'created', data: { channel: ticket.channel, number: ticket.number } } },
+        ...(routed
+          ? [
+              {
+                ticket,
+                change: {
+                  type: 'assigned' as const,
+                  changes: { assigneeId: { from: null, to: routed.assigneeId } },
+                  data: { automatic: true, mode: routed.mode },
+                },
+              },
+            ]
+          : []),
       ]);
       await this.context.viewCounts.settle(tx, actor.orgId, [ticket.id], NO_MATCHES);
+      if (routed) {
+        const assignee = await directory.names(tx, actor.orgId, [routed.assigneeId], []);
+        for (const [id, user] of assignee.users) names.users.set(id, user);
+      }
       return presentTicket(ticket, { ...names, agent, fields: definitions });
     });
   }
@@ -248,7 +273,7 @@ export class TicketsService {
           ticket: updated,
           change: { type: 'updated', changes: internalChanges, isInternal: true },
         });
-      await recordTicketChanges(tx, actor, entries);
+      await recordTicketChanges(this.context, tx, actor, entries);
       await this.context.viewCounts.settle(tx, actor.orgId, [ticket.id], before);
       return this.detail(tx, viewer, updated);
     });
@@ -262,7 +287,7 @@ export class TicketsService {
       const ticket = await visibleTicket(tx, viewer, ticketId, { lock: true });
       const before = await this.context.viewCounts.matching(tx, actor.orgId, [ticket.id]);
       const deleted = await repo.updateTicket(tx, actor.orgId, ticket.id, { deletedAt: new Date() });
-      await recordTicketChanges(tx, actor, [
+      await recordTicketChanges(this.context, tx, actor, [
         { ticket: deleted, change: { type: 'deleted', isInternal: true } },
       ]);
       await this.context.viewCounts.settle(tx, actor.orgId, [ticket.id], before);

@@ -85,7 +85,7 @@ export class WorkflowService {
           },
         );
       }
-      await recordTicketChanges(tx, actor, [
+      await recordTicketChanges(this.context, tx, actor, [
         {
           ticket: claimed,
           change: {
