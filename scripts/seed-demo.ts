@@ -1,7 +1,9 @@
 import dotenv from 'dotenv';
 import { loadConfig } from '../src/server/config.js';
+import { createDomain } from '../src/server/domain.js';
 import { describeSeed, seedDemo } from '../src/server/modules/identity/index.js';
-import { createTicketsModule, seedDemoTickets } from '../src/server/modules/tickets/index.js';
+import { seedDemoSla } from '../src/server/modules/sla/index.js';
+import { seedDemoTickets } from '../src/server/modules/tickets/index.js';
 import { applyMigrations } from '../src/server/platform/db/migrations.js';
 import { createLogger } from '../src/server/platform/logger.js';
 import { createPlatform } from '../src/server/platform/platform.js';
@@ -19,7 +21,11 @@ try {
     adminEmail: config.seedAdminEmail,
     adminPassword: config.seedAdminPassword,
   });
-  if (result.demo) await seedDemoTickets(createTicketsModule(platform), result.demo);
+  if (result.demo) {
+    const domain = createDomain(platform);
+    await seedDemoSla(domain.sla.admin, result.demo);
+    await seedDemoTickets(domain.tickets, result.demo);
+  }
   process.stdout.write(describeSeed(result, config.publicUrl, Boolean(config.seedAdminPassword)));
 } finally {
   await platform.close();

@@ -89,6 +89,8 @@ export async function buildApp(platform: Platform, domain: Domain): Promise<Buil
   const { tickets } = domain;
   tickets.setTeamIdsOf((tx, actor) => identity.me.teamIdsOf(tx, actor));
   await tickets.register(app);
+  await domain.assignment.register(app);
+  await domain.sla.register(app);
   await createTemplatesModule(platform, tickets).register(app);
   await app.register(operationsRoutes, {
     prefix: '/api/v1',

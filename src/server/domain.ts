@@ -1,3 +1,5 @@
+import { type AssignmentModule, createAssignmentModule } from './modules/assignment/index.js';
+import { createSlaModule, type SlaModule } from './modules/sla/index.js';
 import { createTicketsModule, type TicketsModule } from './modules/tickets/index.js';
 import type { Platform } from './platform/platform.js';
 
@@ -8,9 +10,17 @@ import type { Platform } from './platform/platform.js';
  */
 export interface Domain {
   tickets: TicketsModule;
+  assignment: AssignmentModule;
+  sla: SlaModule;
+  /** Starts what every process role needs before it handles work (cache eviction subscriptions). */
+  start(): Promise<void>;
 }
 
 export function createDomain(platform: Platform): Domain {
   const tickets = createTicketsModule(platform);
-  return { tickets };
+  const assignment = createAssignmentModule(platform, tickets);
+  tickets.setRouter(assignment.router);
+  // Escalations reassign breached tickets to the senior agent automatic assignment picks.
+  const sla = createSlaModule(platform, tickets, assignment.pickSenior);
+  return { tickets, assignment, sla, start: () => sla.admin.start() };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Domain } from './domain.js';
+import { defineAssignmentJobs, scheduleAssignmentJobs } from './modules/assignment/index.js';
 import { defineTicketJobs, scheduleTicketJobs } from './modules/tickets/index.js';
 import { IDEMPOTENCY_WINDOW_MS, pruneIdempotencyKeys } from './platform/http/idempotency.js';
 import type { Platform } from './platform/platform.js';
@@ -12,8 +13,10 @@ const OUTBOX_RETENTION_DAYS = 7;
  * here) with its payload schema, in every process role, so producers validate payloads
  * and workers know handlers.
  */
-export function defineJobs(platform: Platform, _domain: Domain): void {
+export function defineJobs(platform: Platform, domain: Domain): void {
   defineTicketJobs(platform);
+  defineAssignmentJobs(platform, domain.assignment);
+  domain.sla.defineJobs();
   platform.jobs.define({
     name: 'outbox.prune',
     queue: 'maintenance',
@@ -39,8 +42,10 @@ export function defineJobs(platform: Platform, _domain: Domain): void {
 }
 
 /** Repeatable jobs, scheduled by worker processes (idempotent across processes). */
-export async function scheduleJobs(platform: Platform): Promise<void> {
+export async function scheduleJobs(platform: Platform, domain: Domain): Promise<void> {
   await platform.jobs.schedule('outbox.prune.hourly', 'outbox.prune', '17 * * * *', {});
   await platform.jobs.schedule('idempotency.prune.hourly', 'idempotency.prune', '23 * * * *', {});
   await scheduleTicketJobs(platform);
+  await scheduleAssignmentJobs(platform);
+  await domain.sla.scheduleJobs();
 }

@@ -3,10 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { createDomain } from './domain.js';
+import { createDomain, type Domain } from './domain.js';
 import { defineJobs, scheduleJobs } from './jobs.js';
 import { describeSeed, seedDemo } from './modules/identity/index.js';
-import { createTicketsModule, seedDemoTickets } from './modules/tickets/index.js';
+import { seedDemoSla } from './modules/sla/index.js';
+import { seedDemoTickets } from './modules/tickets/index.js';
 import { Database } from './platform/db/database.js';
 import { applyMigrations, migrationStatus } from './platform/db/migrations.js';
 import { createLogger } from './platform/logger.js';
@@ -51,7 +52,8 @@ async function main(): Promise<void> {
   }
   const domain = createDomain(platform);
   defineJobs(platform, domain);
-  if (config.seedDemo) await seed(platform, config);
+  await domain.start();
+  if (config.seedDemo) await seed(platform, config, domain);
 
   let app: FastifyInstance | undefined;
   if (config.runMode === 'api' || config.runMode === 'all') {
@@ -60,7 +62,7 @@ async function main(): Promise<void> {
   }
   if (config.runMode === 'worker' || config.runMode === 'all') {
     await platform.jobs.start({ concurrency: config.jobConcurrency });
-    await scheduleJobs(platform);
+    await scheduleJobs(platform, domain);
     await platform.relay.start();
   }
   logger.info(
@@ -92,13 +94,16 @@ async function runMigrate(config: Config, logger: Logger): Promise<void> {
   }
 }
 
-async function seed(platform: Platform, config: Config): Promise<void> {
+async function seed(platform: Platform, config: Config, domain: Domain): Promise<void> {
   const result = await seedDemo(platform.database, {
     adminEmail: config.seedAdminEmail,
     adminPassword: config.seedAdminPassword,
   });
   if (!result.created) return;
-  if (result.demo) await seedDemoTickets(createTicketsModule(platform), result.demo);
+  if (result.demo) {
+    await seedDemoSla(domain.sla.admin, result.demo);
+    await seedDemoTickets(domain.tickets, result.demo);
+  }
   process.stderr.write(describeSeed(result, config.publicUrl, Boolean(config.seedAdminPassword)));
 }
 

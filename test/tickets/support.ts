@@ -61,7 +61,7 @@ export async function openTicket(
   return response.json();
 }
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
  * `api(method, '/tickets', who, payload?, headers?)` against `/api/v1` of the app `appOf`

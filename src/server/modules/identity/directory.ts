@@ -76,6 +76,34 @@ export const directory = {
     return result;
   },
 
+  /** `requesterTraits` of many users at once. */
+  async requesterTraitsOf(
+    tx: Executor,
+    orgId: string,
+    ids: readonly string[],
+  ): Promise<Map<string, { company: string | null; isVip: boolean }>> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return new Map();
+    const rows = await tx
+      .select({ id: users.id, company: users.company, isVip: users.isVip })
+      .from(users)
+      .where(and(eq(users.orgId, orgId), sql`${users.id} = any(${uuidArray(unique)})`));
+    return new Map(rows.map(({ id, ...traits }) => [id, traits]));
+  },
+
+  /** What SLA policies choose by: the requester's company and VIP flag. */
+  async requesterTraits(
+    tx: Executor,
+    orgId: string,
+    id: string,
+  ): Promise<{ company: string | null; isVip: boolean } | undefined> {
+    const [row] = await tx
+      .select({ company: users.company, isVip: users.isVip })
+      .from(users)
+      .where(and(eq(users.orgId, orgId), eq(users.id, id)));
+    return row;
+  },
+
   async user(tx: Executor, orgId: string, id: string): Promise<DirectoryUser | undefined> {
     return (await directory.users(tx, orgId, [id])).get(id);
   },
@@ -109,6 +137,16 @@ export const directory = {
       .from(teams)
       .where(and(eq(teams.orgId, orgId), inArray(teams.id, unique), isNull(teams.deletedAt)));
     return new Map(rows.map((row) => [row.id, row]));
+  },
+
+  /** The members of a team. */
+  async teamMembers(tx: Executor, orgId: string, teamId: string): Promise<DirectoryUser[]> {
+    return tx
+      .select(userColumns)
+      .from(teamMembers)
+      .innerJoin(users, eq(users.id, teamMembers.userId))
+      .where(and(eq(teamMembers.orgId, orgId), eq(teamMembers.teamId, teamId)))
+      .orderBy(users.id);
   },
 
   /** Ids of the live teams a user belongs to. */

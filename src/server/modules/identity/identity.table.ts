@@ -49,6 +49,10 @@ export const users = pgTable(
     role: text('role', { enum: ['requester', 'agent', 'team_lead', 'admin'] }).notNull(),
     passwordHash: text('password_hash'),
     isActive: boolean('is_active').notNull().default(true),
+    // The requester's own organisation (a customer company) and VIP flag: SLA policies
+    // choose by them.
+    company: text('company'),
+    isVip: boolean('is_vip').notNull().default(false),
     lastLoginAt: timestamp('last_login_at', { withTimezone: true, mode: 'date' }),
     deactivatedAt: timestamp('deactivated_at', { withTimezone: true, mode: 'date' }),
     ...timestamps(),

@@ -33,7 +33,7 @@ export type {
   TicketRenderContext,
 } from './actions.service.js';
 export * from './settings.events.js';
-export type { SystemTicketChanges } from './system.service.js';
+export type { SystemTicketChanges, TicketHistory } from './system.service.js';
 export { DONE_STATUSES, WAITING_STATUSES } from './ticket-status.js';
 export type {
   ChangeOrigin,
@@ -49,7 +49,7 @@ export type { TicketRow } from './tickets.repository.js';
 /** Contracts other modules' routes reuse (macros validate ticket fields with them). */
 export { Body, Tags, TicketDetailResponse, TicketPriority, TicketStatus, Title } from './tickets.schema.js';
 export { seedDemoTickets } from './tickets.seed.js';
-export { formatTicketNumber } from './tickets.service.js';
+export { formatTicketNumber, type TicketSummary } from './tickets.service.js';
 /** Ticket tables, for foreign keys only: other modules reach tickets through services. */
 export * as ticketTables from './tickets.table.js';
 

@@ -30,6 +30,10 @@ export const TicketAssigned = ticketEvent('ticket.assigned');
 export const TicketMessageCreated = ticketEvent('message.created');
 export const TicketMerged = ticketEvent('ticket.merged');
 export const TicketDeleted = ticketEvent('ticket.deleted');
+/** SLA steps: `data` names the timer and, for notifications, the `recipients`. */
+export const TicketSlaAtRisk = ticketEvent('ticket.sla_at_risk');
+export const TicketSlaBreached = ticketEvent('ticket.sla_breached');
+export const TicketEscalated = ticketEvent('ticket.escalated');
 
 /** The kinds of rows in a ticket's timeline, and the outbox event each publishes. */
 export const TIMELINE_EVENTS = {
@@ -48,6 +52,9 @@ export const TIMELINE_EVENTS = {
   follower_removed: TicketUpdated,
   time_logged: TicketUpdated,
   deleted: TicketDeleted,
+  sla_at_risk: TicketSlaAtRisk,
+  sla_breached: TicketSlaBreached,
+  sla_escalated: TicketEscalated,
 } as const satisfies Record<string, EventType>;
 
 export type TimelineEventType = keyof typeof TIMELINE_EVENTS;

@@ -13,7 +13,7 @@ import {
   viewerOf,
   visibleTicket,
 } from './tickets.context.js';
-import { isAgent, requirePermission, type Viewer } from './tickets.policy.js';
+import { canSee, isAgent, requirePermission, type Viewer } from './tickets.policy.js';
 import {
   presentAttachment,
   presentEvent,
@@ -29,6 +29,12 @@ import { NO_MATCHES } from './views.counts.js';
 export function formatTicketNumber(day: string, sequence: number): string {
   return `TKT-${day.replaceAll('-', '')}-${String(sequence).padStart(5, '0')}`;
 }
+
+/** A ticket in a few fields, for other modules' lists. */
+export type TicketSummary = Pick<
+  repo.TicketRow,
+  'id' | 'number' | 'title' | 'status' | 'priority' | 'teamId' | 'assigneeId' | 'requesterId' | 'createdAt'
+>;
 
 /** Ticket fields only agents see; a change to them is an internal timeline event. */
 const AGENT_ONLY_FIELDS = new Set(['tags']);
@@ -152,6 +158,32 @@ export class TicketsService {
         for (const [id, user] of assignee.users) names.users.set(id, user);
       }
       return presentTicket(ticket, { ...names, agent, fields: definitions });
+    });
+  }
+
+  /**
+   * The tickets among `ticketIds` the actor may see, as short summaries in the order asked:
+   * what other modules' boards show next to their own rows.
+   */
+  async summaries(actor: Actor, ticketIds: readonly string[]): Promise<TicketSummary[]> {
+    if (ticketIds.length === 0) return [];
+    return this.context.database.withOrg(actor.orgId, async (tx) => {
+      const viewer = await viewerOf(this.context, tx, actor);
+      const rows = await repo.findTickets(tx, actor.orgId, ticketIds);
+      const followed = await repo.followedAmong(
+        tx,
+        actor.userId,
+        rows.filter((row) => !canSee(viewer, row, false)).map((row) => row.id),
+      );
+      const byId = new Map(
+        rows.filter((row) => canSee(viewer, row, followed.has(row.id))).map((row) => [row.id, row]),
+      );
+      return ticketIds.flatMap((id) => {
+        const row = byId.get(id);
+        if (!row) return [];
+        const { number, title, status, priority, teamId, assigneeId, requesterId, createdAt } = row;
+        return [{ id, number, title, status, priority, teamId, assigneeId, requesterId, createdAt }];
+      });
     });
   }
 

@@ -383,11 +383,16 @@ export const notifications = pgTable(
     messageId: uuid('message_id').references(() => ticketMessages.id),
     actorId: uuid('actor_id').references(() => users.id),
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    // What caused a notification that is not about a message (an SLA step): one per user and cause.
+    causeId: uuid('cause_id'),
     readAt: at('read_at'),
     createdAt: at('created_at').notNull().defaultNow(),
   },
   (table) => [
     uniqueIndex('notifications_cause_key').on(table.userId, table.kind, table.messageId),
+    uniqueIndex('notifications_other_cause_key')
+      .on(table.userId, table.kind, table.causeId)
+      .where(sql`${table.causeId} is not null`),
     index('notifications_user_idx').on(table.userId, table.createdAt.desc()),
     tenantPolicy(),
   ],

@@ -20,6 +20,7 @@ export type Executor = PgDatabase<PgQueryResultHKT>;
 export const APP_ROLE = 'switchboard_app';
 
 const outboxWritten = new WeakSet<object>();
+const afterCommitCallbacks = new WeakMap<object, Array<() => void>>();
 
 /** The settings of a tenant transaction (see `Database.withOrg`). */
 function orgSettings(orgId: string, options: { asyncCommit?: boolean }): string[] {
@@ -37,6 +38,22 @@ function orgSettings(orgId: string, options: { asyncCommit?: boolean }): string[
  */
 export function quote(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
+}
+
+/**
+ * Runs `callback` after `tx` commits (never when it rolls back). For fast paths only, such
+ * as scheduling a delayed job: a crash between commit and callback loses the call, so what
+ * it does must also be recovered another way (a sweep, the outbox). Errors are the
+ * callback's to handle.
+ */
+export function afterCommit(tx: Executor, callback: () => void): void {
+  const callbacks = afterCommitCallbacks.get(tx);
+  if (callbacks) callbacks.push(callback);
+  else afterCommitCallbacks.set(tx, [callback]);
+}
+
+function runAfterCommit(tx: object): void {
+  for (const callback of afterCommitCallbacks.get(tx) ?? []) callback();
 }
 
 /** Marks a transaction as having written outbox rows, so the relay is woken after commit. */
@@ -147,14 +164,14 @@ export class Database {
   private async inTransaction<T>(settings: string[], work: (tx: Executor) => Promise<T>): Promise<T> {
     const prelude = settings.length > 0 ? `begin; select ${settings.join(', ')}` : 'begin';
     if (!this.pool) {
-      let wroteOutbox = false;
+      let transaction: object | undefined;
       const result = await this.db.transaction(async (tx) => {
+        transaction = tx;
         if (settings.length > 0) await tx.execute(sql.raw(`select ${settings.join(', ')}`));
-        const value = await work(tx as unknown as Executor);
-        wroteOutbox = outboxWritten.has(tx);
-        return value;
+        return work(tx as unknown as Executor);
       });
-      if (wroteOutbox) this.notifyCommit();
+      if (transaction && outboxWritten.has(transaction)) this.notifyCommit();
+      if (transaction) runAfterCommit(transaction);
       return result;
     }
     const client = await this.pool.connect();
@@ -178,6 +195,7 @@ export class Database {
       client.release(broken);
     }
     if (outboxWritten.has(tx)) this.notifyCommit();
+    runAfterCommit(tx);
     return result;
   }
 
