@@ -113,6 +113,45 @@ describe('SLA timers follow the ticket', () => {
     expect(network.id).toBeDefined();
   });
 
+  it("chooses by the requester's company and VIP flag, first match first", async () => {
+    const acme = await policy({
+      name: 'Acme Corp contract',
+      conditions: { requesterCompanies: ['Acme Corp'] },
+      targets: { medium: { firstResponse: 20 } },
+    });
+    const vip = await policy({
+      name: 'VIPs',
+      conditions: { requesterVip: true },
+      targets: { medium: { firstResponse: 30 } },
+    });
+    const order = (await api('GET', '/sla/policies', world.admin))
+      .json()
+      .data.map((p: { id: string }) => p.id);
+    const rest = order.filter((id: string) => id !== acme.id && id !== vip.id);
+    expect(
+      (await api('PUT', '/sla/policies/order', world.admin, { ids: [acme.id, vip.id, ...rest] })).statusCode,
+    ).toBe(200);
+    const setRequester = async (body: Record<string, unknown>) => {
+      const response = await api('PATCH', `/admin/users/${world.requester2.id}`, world.admin, body);
+      expect(response.statusCode, response.body).toBe(200);
+      return response.json();
+    };
+    const firstResponseOf = async () => {
+      const ticket = await openTicket(server.app, world.requester2, { priority: 'medium' });
+      return live(await timersOf(ticket.id), 'first_response')!.targetSeconds / 60;
+    };
+    expect(await firstResponseOf()).toBe(240);
+    expect(await setRequester({ company: 'ACME CORP', isVip: true })).toMatchObject({
+      company: 'ACME CORP',
+      isVip: true,
+    });
+    expect(await firstResponseOf()).toBe(20);
+    await setRequester({ company: null });
+    expect(await firstResponseOf()).toBe(30);
+    await setRequester({ isVip: false });
+    expect(await firstResponseOf()).toBe(240);
+  });
+
   it('pauses while waiting on the requester and resumes with the business time left', async () => {
     const ticket = await openTicket(server.app, world.requester, { priority: 'high' });
     await status(ticket.id, 'pending_user');

@@ -17,6 +17,8 @@ export function presentUser(user: UserRow, teamIds: string[]): z.output<typeof U
     name: user.name,
     role: user.role,
     isActive: user.isActive,
+    company: user.company,
+    isVip: user.isVip,
     teamIds,
     lastLoginAt: iso(user.lastLoginAt),
     deactivatedAt: iso(user.deactivatedAt),

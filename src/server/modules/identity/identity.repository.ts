@@ -51,7 +51,15 @@ export async function countOrganizations(tx: Executor): Promise<number> {
 
 export async function insertUser(
   tx: Executor,
-  values: { orgId: string; email: string; name: string; role: Role; passwordHash: string | null },
+  values: {
+    orgId: string;
+    email: string;
+    name: string;
+    role: Role;
+    passwordHash: string | null;
+    company?: string | null;
+    isVip?: boolean;
+  },
 ) {
   const [row] = await tx.insert(users).values(values).returning();
   return row!;
@@ -135,7 +143,10 @@ export async function updateUser(
   orgId: string,
   userId: string,
   values: Partial<
-    Pick<UserRow, 'name' | 'role' | 'passwordHash' | 'isActive' | 'deactivatedAt' | 'lastLoginAt'>
+    Pick<
+      UserRow,
+      'name' | 'role' | 'passwordHash' | 'isActive' | 'deactivatedAt' | 'lastLoginAt' | 'company' | 'isVip'
+    >
   >,
 ) {
   const [row] = await tx

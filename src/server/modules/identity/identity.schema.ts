@@ -69,6 +69,8 @@ export const UserResponse = z
     name: z.string(),
     role: Role,
     isActive: z.boolean(),
+    company: z.string().nullable(),
+    isVip: z.boolean(),
     teamIds: z.array(z.uuid()),
     lastLoginAt: Timestamp.nullable(),
     deactivatedAt: Timestamp.nullable(),
@@ -106,6 +108,9 @@ export const UserListQuery = z
   })
   .strict();
 
+/** The requester's own organisation (a customer company); SLA policies may choose by it. */
+const Company = z.string().trim().min(1).max(200).nullable();
+
 export const CreateUserBody = z
   .object({
     email: Email,
@@ -113,6 +118,8 @@ export const CreateUserBody = z
     role: Role,
     password: Password.describe('Initial password; the user should change it'),
     teamIds: z.array(z.uuid()).max(100).default([]),
+    company: Company.optional(),
+    isVip: z.boolean().default(false),
   })
   .strict();
 
@@ -122,6 +129,8 @@ export const UpdateUserBody = z
     role: Role.optional(),
     teamIds: z.array(z.uuid()).max(100).optional(),
     password: Password.optional(),
+    company: Company.optional(),
+    isVip: z.boolean().optional(),
   })
   .strict()
   .refine((body) => Object.keys(body).length > 0, 'at least one field is required');

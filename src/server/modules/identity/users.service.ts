@@ -73,6 +73,8 @@ export class UsersService {
           name: input.name,
           role: input.role,
           passwordHash,
+          company: input.company ?? null,
+          isVip: input.isVip,
         });
         await repo.addMemberships(
           tx,
@@ -106,11 +108,17 @@ export class UsersService {
       }
       if (input.name && input.name !== user.name) changes.name = { from: user.name, to: input.name };
       if (passwordHash) changes.password = { from: '(hidden)', to: '(changed)' };
+      if (input.company !== undefined && input.company !== user.company)
+        changes.company = { from: user.company, to: input.company };
+      if (input.isVip !== undefined && input.isVip !== user.isVip)
+        changes.isVip = { from: user.isVip, to: input.isVip };
       const updated =
         (await repo.updateUser(tx, actor.orgId, userId, {
           ...(input.name ? { name: input.name } : {}),
           ...(input.role ? { role: input.role } : {}),
           ...(passwordHash ? { passwordHash } : {}),
+          ...(input.company !== undefined ? { company: input.company } : {}),
+          ...(input.isVip !== undefined ? { isVip: input.isVip } : {}),
         })) ?? user;
       const before = (await repo.teamIdsOfUsers(tx, actor.orgId, [userId])).get(userId) ?? [];
       let teamIds = before;
