@@ -234,6 +234,37 @@ describe('SLA timers follow the ticket', () => {
     expect(Math.abs(dueIn - 45 * MINUTE)).toBeLessThan(2_000);
   });
 
+  it('moves the clocks of every ticket in a bulk update', async () => {
+    const tickets = await Promise.all(
+      [1, 2, 3].map(() =>
+        openTicket(server.app, world.agent, { priority: 'high', requesterId: world.requester.id }),
+      ),
+    );
+    const ticketIds = tickets.map((ticket) => ticket.id);
+    const paused = await api('POST', '/tickets/bulk', world.agent, {
+      ticketIds,
+      changes: { status: 'pending_user' },
+    });
+    expect(paused.statusCode, paused.body).toBe(200);
+    for (const id of ticketIds)
+      expect((await timersOf(id)).filter((t) => !t.completedAt).map((t) => t.state)).toEqual([
+        'paused',
+        'paused',
+      ]);
+    const resolved = await api('POST', '/tickets/bulk', world.agent, {
+      ticketIds,
+      changes: { status: 'resolved' },
+    });
+    expect(resolved.statusCode, resolved.body).toBe(200);
+    for (const id of ticketIds) {
+      const timers = await timersOf(id);
+      expect(timers.map((t) => [t.kind, t.state, Boolean(t.completedAt)]).sort()).toEqual([
+        ['first_response', 'met', true],
+        ['resolution', 'met', true],
+      ]);
+    }
+  });
+
   it('stops on resolution recording met, and restarts resolution on reopen', async () => {
     const ticket = await openTicket(server.app, world.requester, { priority: 'medium' });
     await status(ticket.id, 'resolved');

@@ -127,11 +127,10 @@ export class SlaTimersService {
       tx,
       writes.filter((timer) => timer.isNew && !timer.remove).map((timer) => timer.row as repo.TimerInsert),
     );
-    const updated: repo.TimerRow[] = [];
-    for (const timer of writes.filter((t) => t.dirty && !t.isNew && !t.remove)) {
-      const { id, ...set } = timer.row as repo.TimerRow;
-      updated.push(await repo.updateTimer(tx, id, set));
-    }
+    const updated = await repo.updateTimerClocks(
+      tx,
+      writes.filter((t) => t.dirty && !t.isNew && !t.remove).map((t) => t.row as repo.TimerRow),
+    );
     const toSchedule = [...inserted, ...updated].filter((row) => row.nextFireAt && !row.completedAt);
     if (toSchedule.length > 0)
       afterCommit(tx, () => {
