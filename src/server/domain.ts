@@ -22,5 +22,8 @@ export function createDomain(platform: Platform): Domain {
   tickets.setRouter(assignment.router);
   // Escalations reassign breached tickets to the senior agent automatic assignment picks.
   const sla = createSlaModule(platform, tickets, assignment.pickSenior);
-  return { tickets, assignment, sla, start: () => sla.admin.start() };
+  const start = async () => {
+    await Promise.all([sla.admin.start(), assignment.start()]);
+  };
+  return { tickets, assignment, sla, start };
 }

@@ -15,6 +15,7 @@ import {
   type UpdateAgentBody,
 } from './assignment.schema.js';
 import type { AVAILABILITIES } from './assignment.table.js';
+import type { RoutedTeamsCache } from './routing.cache.js';
 
 type Availability = (typeof AVAILABILITIES)[number];
 type Changes = Record<string, { from: unknown; to: unknown }>;
@@ -30,6 +31,7 @@ const SKILLED_LOOKAHEAD = 100;
 export interface AssignmentContext {
   database: Database;
   tickets: TicketsModule;
+  routedTeams: RoutedTeamsCache;
 }
 
 /** A ticket about to go back to the queue must not land on the agent who just gave it up. */
@@ -100,6 +102,7 @@ export class AssignmentService {
    */
   async route(tx: Executor, draft: TicketDraft): Promise<{ assigneeId: string; mode: string } | null> {
     if (!draft.teamId) return null;
+    if (!(await this.context.routedTeams.of(tx, draft.orgId)).has(draft.teamId)) return null;
     const routing = await repo.lockActiveRouting(tx, draft.orgId, draft.teamId);
     if (!routing) return null;
     const candidates = await repo.availableAgents(tx, draft.orgId, draft.teamId);
@@ -294,7 +297,7 @@ export class AssignmentService {
 
   async setRouting(actor: Actor, teamId: string, input: z.output<typeof RoutingBody>) {
     requirePermission(actor, 'admin:teams', 'Configuring team routing');
-    return this.context.database.withOrg(actor.orgId, async (tx) => {
+    const result = await this.context.database.withOrg(actor.orgId, async (tx) => {
       await requireTeam(tx, actor.orgId, teamId);
       const categoryIds = Object.keys(input.categorySkills);
       const live = await repo.liveCategoryIds(tx, actor.orgId, categoryIds);
@@ -324,6 +327,8 @@ export class AssignmentService {
       await recordEvent(tx, TeamRoutingUpdated, originOf(actor), teamId, { teamId, mode: row.mode, changes });
       return presentRouting(teamId, row);
     });
+    await this.context.routedTeams.invalidate(actor.orgId);
+    return result;
   }
 }
 

@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Database, Executor } from '../../platform/db/database.js';
+import type { PubSub } from '../../platform/pubsub/pubsub.port.js';
 import type { TicketRouter, TicketsModule } from '../tickets/index.js';
 import { assignmentRoutes } from './assignment.routes.js';
 import { AssignmentService, type Avoid } from './assignment.service.js';
+import { RoutedTeamsCache } from './routing.cache.js';
 
 export {
   DRAIN_TEAM_JOB,
@@ -43,21 +45,26 @@ export interface AssignmentModule {
   routedTeamsOf(orgId: string, userId: string): Promise<string[]>;
   /** Teams of every organisation with tickets waiting and routing on (the minutely sweep). */
   queuedTeams(): Promise<Array<{ orgId: string; teamId: string }>>;
+  /** Starts the routed-teams cache's eviction subscription (once). */
+  start(): Promise<void>;
   register(app: FastifyInstance): Promise<void>;
 }
 
 export function createAssignmentModule(
-  platform: { database: Database },
+  platform: { database: Database; pubsub: PubSub },
   tickets: TicketsModule,
 ): AssignmentModule {
-  const service = new AssignmentService({ database: platform.database, tickets });
+  const routedTeams = new RoutedTeamsCache(platform.pubsub);
+  const service = new AssignmentService({ database: platform.database, tickets, routedTeams });
   return {
     router: { route: (tx, draft) => service.route(tx, draft) },
     pickSenior: (tx, input) => service.pickSenior(tx, input),
     drainTeam: (orgId, teamId, avoid) => service.drainTeam(orgId, teamId, avoid),
     routedTeamsOf: (orgId, userId) => service.routedTeamsOf(orgId, userId),
     queuedTeams: () => service.queuedTeams(),
+    start: () => routedTeams.start(),
     async register(app) {
+      await routedTeams.start();
       await app.register(assignmentRoutes, { prefix: '/api/v1', assignment: service });
     },
   };
