@@ -60,8 +60,10 @@ export class SlaTimersService {
     if (relevant.length === 0) return;
     const orgId = relevant[0]!.ticket.orgId;
     const configuration = await this.configuration.of(tx, orgId);
+    // Without policies no clock runs: deleting the last one stops or removes the clocks it
+    // ran (the recompute job), so an organisation without SLAs pays no statement here.
+    if (configuration.policies.length === 0) return;
     const existing = relevant.some((entry) => entry.change.type !== 'created');
-    if (!existing && configuration.policies.length === 0) return;
     const ticketIds = [...new Set(relevant.map((entry) => entry.ticket.id))];
     const active = existing ? await repo.lockActiveTimers(tx, ticketIds) : [];
     const byTicket = new Map<string, Working[]>(ticketIds.map((id) => [id, []]));
