@@ -103,6 +103,15 @@ export async function setLastAssignee(tx: Executor, teamId: string, userId: stri
 }
 
 /** Routing rows that assign automatically, among `teamIds`. */
+/** Every team of the organisation whose routing is on. */
+export async function routedTeamIds(tx: Executor, orgId: string): Promise<string[]> {
+  const rows = await tx
+    .select({ teamId: teamRouting.teamId })
+    .from(teamRouting)
+    .where(and(eq(teamRouting.orgId, orgId), ne(teamRouting.mode, 'off')));
+  return rows.map((row) => row.teamId);
+}
+
 export async function activeRoutedTeams(tx: Executor, orgId: string, teamIds: readonly string[]) {
   if (teamIds.length === 0) return [];
   const rows = await tx

@@ -1,8 +1,7 @@
-import { and, eq, ne } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/database.js';
 import type { PubSub } from '../../platform/pubsub/pubsub.port.js';
 import { SharedCache } from '../../platform/pubsub/shared-cache.js';
-import { teamRouting } from './assignment.table.js';
+import { routedTeamIds } from './assignment.repository.js';
 
 /**
  * The teams of each organisation whose routing is on, cached per process: every ticket
@@ -26,13 +25,7 @@ export class RoutedTeamsCache {
   }
 
   of(tx: Executor, orgId: string): Promise<ReadonlySet<string>> {
-    return this.cache.load(orgId, async () => {
-      const rows = await tx
-        .select({ teamId: teamRouting.teamId })
-        .from(teamRouting)
-        .where(and(eq(teamRouting.orgId, orgId), ne(teamRouting.mode, 'off')));
-      return new Set(rows.map((row) => row.teamId));
-    });
+    return this.cache.load(orgId, async () => new Set(await routedTeamIds(tx, orgId)));
   }
 
   /** Call after the routing change committed. */

@@ -33,7 +33,7 @@ export type {
   TicketRenderContext,
 } from './actions.service.js';
 export * from './settings.events.js';
-export type { SystemTicketChanges, TicketHistory } from './system.service.js';
+export type { SystemTicketChanges } from './system.service.js';
 export { DONE_STATUSES, WAITING_STATUSES } from './ticket-status.js';
 export type {
   ChangeOrigin,
@@ -45,7 +45,7 @@ export type {
 } from './tickets.context.js';
 export * from './tickets.events.js';
 export { defineTicketJobs, scheduleTicketJobs } from './tickets.jobs.js';
-export type { TicketRow } from './tickets.repository.js';
+export type { TicketHistory, TicketRow } from './tickets.repository.js';
 /** Contracts other modules' routes reuse (macros validate ticket fields with them). */
 export { Body, Tags, TicketDetailResponse, TicketPriority, TicketStatus, Title } from './tickets.schema.js';
 export { seedDemoTickets } from './tickets.seed.js';

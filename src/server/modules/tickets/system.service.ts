@@ -1,12 +1,10 @@
-import { and, asc, count, eq, gte, inArray, isNull, notInArray } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/database.js';
 import { insertNotifications } from './notifications.repository.js';
 import { applyChange, assignment, planFields } from './ticket-changes.js';
-import { DONE_STATUSES } from './ticket-status.js';
 import type { ChangeOrigin, TicketsContext, TimelineChange } from './tickets.context.js';
 import { recordTicketChanges } from './tickets.context.js';
+import type { TicketHistory } from './tickets.repository.js';
 import * as repo from './tickets.repository.js';
-import { ticketEvents, ticketMessages, tickets } from './tickets.table.js';
 
 const PRIORITY_ORDER = ['low', 'medium', 'high', 'critical'] as const;
 
@@ -77,93 +75,22 @@ export class SystemTicketChanges {
   }
 
   /** Open (not resolved or closed) tickets held by each of `userIds`. */
-  async openTicketCounts(
-    tx: Executor,
-    orgId: string,
-    userIds: readonly string[],
-  ): Promise<Map<string, number>> {
-    const counts = new Map(userIds.map((id) => [id, 0]));
-    if (userIds.length === 0) return counts;
-    const rows = await tx
-      .select({ assigneeId: tickets.assigneeId, open: count() })
-      .from(tickets)
-      .where(
-        and(
-          eq(tickets.orgId, orgId),
-          inArray(tickets.assigneeId, [...userIds]),
-          notInArray(tickets.status, [...DONE_STATUSES]),
-          isNull(tickets.deletedAt),
-        ),
-      )
-      .groupBy(tickets.assigneeId);
-    for (const row of rows) if (row.assigneeId) counts.set(row.assigneeId, row.open);
-    return counts;
+  openTicketCounts(tx: Executor, orgId: string, userIds: readonly string[]): Promise<Map<string, number>> {
+    return repo.openTicketCounts(tx, orgId, userIds);
   }
 
   /**
    * Tickets created since `since` (oldest first, at most `limit`) with what SLA simulation
    * replays: status changes and public replies, each in time order.
    */
-  async history(tx: Executor, orgId: string, since: Date, limit: number): Promise<TicketHistory[]> {
-    const rows = await tx
-      .select(repo.ticketColumns)
-      .from(tickets)
-      .where(and(eq(tickets.orgId, orgId), gte(tickets.createdAt, since), isNull(tickets.deletedAt)))
-      .orderBy(asc(tickets.createdAt))
-      .limit(limit);
-    if (rows.length === 0) return [];
-    const ids = rows.map((row) => row.id);
-    const statusRows = await tx
-      .select({ ticketId: ticketEvents.ticketId, at: ticketEvents.createdAt, changes: ticketEvents.changes })
-      .from(ticketEvents)
-      .where(and(inArray(ticketEvents.ticketId, ids), eq(ticketEvents.type, 'status_changed')))
-      .orderBy(asc(ticketEvents.createdAt), asc(ticketEvents.id));
-    const messageRows = await tx
-      .select({
-        ticketId: ticketMessages.ticketId,
-        at: ticketMessages.createdAt,
-        byAgent: ticketMessages.byAgent,
-      })
-      .from(ticketMessages)
-      .where(and(inArray(ticketMessages.ticketId, ids), eq(ticketMessages.isInternal, false)))
-      .orderBy(asc(ticketMessages.createdAt), asc(ticketMessages.id));
-    const history = new Map<string, TicketHistory>(
-      rows.map((ticket) => [ticket.id, { ticket, statuses: [], replies: [] }]),
-    );
-    for (const row of statusRows)
-      history.get(row.ticketId)?.statuses.push({ at: row.at, to: String(row.changes.status?.to) });
-    for (const row of messageRows)
-      history.get(row.ticketId)?.replies.push({ at: row.at, byAgent: row.byAgent });
-    return [...history.values()];
+  history(tx: Executor, orgId: string, since: Date, limit: number): Promise<TicketHistory[]> {
+    return repo.ticketHistories(tx, orgId, since, limit);
   }
 
   /** A team's unassigned open tickets, oldest first, locked (skipping ones locked elsewhere). */
   teamQueue(tx: Executor, orgId: string, teamId: string, limit: number) {
-    return tx
-      .select(repo.ticketColumns)
-      .from(tickets)
-      .where(
-        and(
-          eq(tickets.orgId, orgId),
-          eq(tickets.teamId, teamId),
-          isNull(tickets.assigneeId),
-          notInArray(tickets.status, [...DONE_STATUSES]),
-          isNull(tickets.deletedAt),
-        ),
-      )
-      .orderBy(asc(tickets.createdAt), asc(tickets.id))
-      .limit(limit)
-      .for('update', { skipLocked: true });
+    return repo.teamQueue(tx, orgId, teamId, limit);
   }
-}
-
-/** A ticket and the moments of its life that SLA clocks react to. */
-export interface TicketHistory {
-  ticket: repo.TicketRow;
-  /** Status changes: when, and the status entered. */
-  statuses: Array<{ at: Date; to: string }>;
-  /** Public messages: when, and whether an agent wrote it. */
-  replies: Array<{ at: Date; byAgent: boolean }>;
 }
 
 function system(orgId: string): ChangeOrigin {

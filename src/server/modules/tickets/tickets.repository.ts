@@ -1,7 +1,22 @@
-import { and, asc, desc, eq, getTableColumns, gt, inArray, isNull, or, sql } from 'drizzle-orm';
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  getTableColumns,
+  gt,
+  gte,
+  inArray,
+  isNull,
+  notInArray,
+  or,
+  sql,
+} from 'drizzle-orm';
 import { type Executor, quote } from '../../platform/db/database.js';
 import { rowsOf } from '../../platform/db/migrations.js';
 import type { withOutbox } from '../../platform/events/events.js';
+import { DONE_STATUSES } from './ticket-status.js';
 import type { TimelineEventType } from './tickets.events.js';
 import {
   ticketAttachments,
@@ -457,4 +472,95 @@ export async function followedAmong(tx: Executor, userId: string, ticketIds: rea
     .from(ticketFollowers)
     .where(and(eq(ticketFollowers.userId, userId), inArray(ticketFollowers.ticketId, [...ticketIds])));
   return new Set(rows.map((row) => row.ticketId));
+}
+
+/** Open (not resolved or closed) tickets held by each of `userIds`. */
+export async function openTicketCounts(
+  tx: Executor,
+  orgId: string,
+  userIds: readonly string[],
+): Promise<Map<string, number>> {
+  const counts = new Map(userIds.map((id) => [id, 0]));
+  if (userIds.length === 0) return counts;
+  const rows = await tx
+    .select({ assigneeId: tickets.assigneeId, open: count() })
+    .from(tickets)
+    .where(
+      and(
+        eq(tickets.orgId, orgId),
+        inArray(tickets.assigneeId, [...userIds]),
+        notInArray(tickets.status, [...DONE_STATUSES]),
+        isNull(tickets.deletedAt),
+      ),
+    )
+    .groupBy(tickets.assigneeId);
+  for (const row of rows) if (row.assigneeId) counts.set(row.assigneeId, row.open);
+  return counts;
+}
+
+/** A ticket and the moments of its life that SLA clocks react to. */
+export interface TicketHistory {
+  ticket: TicketRow;
+  /** Status changes: when, and the status entered. */
+  statuses: Array<{ at: Date; to: string }>;
+  /** Public messages: when, and whether an agent wrote it. */
+  replies: Array<{ at: Date; byAgent: boolean }>;
+}
+
+/** Tickets created since `since`, oldest first, with their status changes and public replies in order. */
+export async function ticketHistories(
+  tx: Executor,
+  orgId: string,
+  since: Date,
+  limit: number,
+): Promise<TicketHistory[]> {
+  const rows = await tx
+    .select(ticketColumns)
+    .from(tickets)
+    .where(and(eq(tickets.orgId, orgId), gte(tickets.createdAt, since), isNull(tickets.deletedAt)))
+    .orderBy(asc(tickets.createdAt))
+    .limit(limit);
+  if (rows.length === 0) return [];
+  const ids = rows.map((row) => row.id);
+  const statusRows = await tx
+    .select({ ticketId: ticketEvents.ticketId, at: ticketEvents.createdAt, changes: ticketEvents.changes })
+    .from(ticketEvents)
+    .where(and(inArray(ticketEvents.ticketId, ids), eq(ticketEvents.type, 'status_changed')))
+    .orderBy(asc(ticketEvents.createdAt), asc(ticketEvents.id));
+  const messageRows = await tx
+    .select({
+      ticketId: ticketMessages.ticketId,
+      at: ticketMessages.createdAt,
+      byAgent: ticketMessages.byAgent,
+    })
+    .from(ticketMessages)
+    .where(and(inArray(ticketMessages.ticketId, ids), eq(ticketMessages.isInternal, false)))
+    .orderBy(asc(ticketMessages.createdAt), asc(ticketMessages.id));
+  const history = new Map<string, TicketHistory>(
+    rows.map((ticket) => [ticket.id, { ticket, statuses: [], replies: [] }]),
+  );
+  for (const row of statusRows)
+    history.get(row.ticketId)?.statuses.push({ at: row.at, to: String(row.changes.status?.to) });
+  for (const row of messageRows)
+    history.get(row.ticketId)?.replies.push({ at: row.at, byAgent: row.byAgent });
+  return [...history.values()];
+}
+
+/** A team's unassigned open tickets, oldest first, locked (skipping ones locked elsewhere). */
+export function teamQueue(tx: Executor, orgId: string, teamId: string, limit: number) {
+  return tx
+    .select(ticketColumns)
+    .from(tickets)
+    .where(
+      and(
+        eq(tickets.orgId, orgId),
+        eq(tickets.teamId, teamId),
+        isNull(tickets.assigneeId),
+        notInArray(tickets.status, [...DONE_STATUSES]),
+        isNull(tickets.deletedAt),
+      ),
+    )
+    .orderBy(asc(tickets.createdAt), asc(tickets.id))
+    .limit(limit)
+    .for('update', { skipLocked: true });
 }
