@@ -59,4 +59,85 @@ describe('configuration', () => {
   it('rejects a boolean that is not one', () => {
     expect(() => loadConfig({ ALLOW_SIGNUP: 'maybe' })).toThrow(/ALLOW_SIGNUP/);
   });
+
+  it('keeps files locally unless S3_BUCKET is set, and validates the S3 settings', () => {
+    expect(loadConfig({})).toMatchObject({ s3: undefined, attachmentUrlTtlSeconds: 900 });
+    expect(
+      loadConfig({
+        S3_BUCKET: 'sb-files',
+        S3_ENDPOINT: 'http://minio:9000',
+        S3_ACCESS_KEY_ID: 'id',
+        S3_SECRET_ACCESS_KEY: 'secret',
+        S3_FORCE_PATH_STYLE: 'true',
+        S3_PREFIX: 'switchboard/',
+        ATTACHMENT_URL_TTL_SECONDS: '60',
+      }),
+    ).toMatchObject({
+      s3: {
+        bucket: 'sb-files',
+        region: 'us-east-1',
+        endpoint: 'http://minio:9000',
+        credentials: { accessKeyId: 'id', secretAccessKey: 'secret' },
+        forcePathStyle: true,
+        prefix: 'switchboard/',
+      },
+      attachmentUrlTtlSeconds: 60,
+    });
+    // Without keys the SDK's default chain (instance role, AWS_* variables) applies.
+    expect(loadConfig({ S3_BUCKET: 'sb-files' }).s3).toMatchObject({
+      credentials: undefined,
+      forcePathStyle: false,
+    });
+
+    let error: unknown;
+    try {
+      loadConfig({
+        S3_BUCKET: 'Not_A_Bucket',
+        S3_ENDPOINT: 'ftp://minio',
+        S3_FORCE_PATH_STYLE: 'sometimes',
+        S3_PREFIX: '../escape',
+        ATTACHMENT_URL_TTL_SECONDS: '0',
+        S3_SECRET_ACCESS_KEY: 'very-secret-value',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    for (const variable of [
+      'S3_BUCKET',
+      'S3_ENDPOINT',
+      'S3_FORCE_PATH_STYLE',
+      'S3_PREFIX',
+      'ATTACHMENT_URL_TTL_SECONDS',
+    ])
+      expect(message).toContain(variable);
+    expect(message).toContain('"Not_A_Bucket"');
+    expect(message).not.toContain('very-secret-value');
+
+    expect(() => loadConfig({ S3_BUCKET: 'sb-files', S3_ACCESS_KEY_ID: 'id' })).toThrow(/S3_ACCESS_KEY_ID/);
+    expect(() => loadConfig({ S3_BUCKET: 'sb-files', S3_SECRET_ACCESS_KEY: 'secret' })).toThrow(
+      /S3_ACCESS_KEY_ID: set together with S3_SECRET_ACCESS_KEY/,
+    );
+    expect(() => loadConfig({ S3_ENDPOINT: 'http://minio:9000' })).toThrow(/S3_BUCKET/);
+  });
+  it('reads SMTP from a URL or parts, and names a bad mail variable without showing credentials', () => {
+    expect(loadConfig({ SMTP_URL: 'smtps://u:p@mail.example.com' }).smtp).toEqual({
+      url: 'smtps://u:p@mail.example.com',
+    });
+    expect(loadConfig({ SMTP_HOST: 'mail.example.com', SMTP_PORT: '465', SMTP_USER: 'u' }).smtp).toEqual({
+      host: 'mail.example.com',
+      port: 465,
+      secure: true,
+      user: 'u',
+    });
+    expect(loadConfig({}).smtp).toBeUndefined();
+    expect(() => loadConfig({ SMTP_URL: 'http://u:hunter2@mail' })).toThrow(/SMTP_URL/);
+    expect(() => loadConfig({ SMTP_URL: 'http://u:hunter2@mail' })).not.toThrow(/hunter2/);
+    expect(() => loadConfig({ SMTP_PORT: '25' })).toThrow(/SMTP_HOST/);
+    expect(() => loadConfig({ MAIL_FROM_DEFAULT: 'not-an-address' })).toThrow(/MAIL_FROM_DEFAULT/);
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://u@h/db', SMTP_HOST: 'mail' })).toThrow(
+      /MAIL_REPLY_SECRET/,
+    );
+  });
 });

@@ -53,11 +53,46 @@ const EnvSchema = z.object({
   ATTACHMENT_MAX_BYTES: positiveInt(26_214_400),
   TRUST_PROXY: booleanFromEnv.default(false),
   STORAGE_DIR: z.string().min(1).optional(),
+  S3_BUCKET: z
+    .string()
+    .regex(
+      /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+      'must be an S3 bucket name (3-63 lowercase letters, digits, dots, dashes)',
+    )
+    .optional(),
+  S3_REGION: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, 'must be a region name such as us-east-1')
+    .default('us-east-1'),
+  S3_ENDPOINT: z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' }).optional(),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: booleanFromEnv.default(false),
+  S3_PREFIX: z
+    .string()
+    .regex(
+      /^(?!\.\.?(\/|$))(?!.*\/\.\.?(\/|$))[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/,
+      'letters, digits, dot, dash and underscore in slash-separated segments, without "." or ".."',
+    )
+    .optional(),
+  ATTACHMENT_URL_TTL_SECONDS: z.coerce.number().int().min(1).max(604_800).default(900),
   JOB_CONCURRENCY: positiveInt(5),
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
   LOGIN_MAX_FAILURES: positiveInt(10),
   LOGIN_WINDOW_SECONDS: positiveInt(900),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^/\s]+/, 'must be an smtp:// or smtps:// URL (smtp://user:password@host:587)')
+    .optional(),
+  SMTP_HOST: z.string().min(1).optional(),
+  SMTP_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
+  SMTP_USER: z.string().min(1).optional(),
+  SMTP_PASSWORD: z.string().min(1).optional(),
+  SMTP_SECURE: booleanFromEnv.optional(),
+  MAIL_FROM_DEFAULT: z.email().optional(),
+  MAIL_REPLY_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  MAIL_RETRY_BACKOFF_MS: positiveInt(30_000),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -91,11 +126,37 @@ export interface Config {
   attachmentMaxBytes: number;
   trustProxy: boolean;
   storageDir: string;
+  /** Attachments in this S3 bucket when set; in `storageDir` otherwise. */
+  s3: S3Config | undefined;
+  /** Lifetime of a pre-signed attachment download URL (S3 only). */
+  attachmentUrlTtlSeconds: number;
   jobConcurrency: number;
   outboxPollIntervalMs: number;
   shutdownTimeoutMs: number;
   loginMaxFailures: number;
   loginWindowSeconds: number;
+  /** Outgoing mail server; mail is only logged when unset. */
+  smtp:
+    | { url: string }
+    | { host: string; port: number; secure: boolean; user?: string; password?: string }
+    | undefined;
+  /** Sender of system mail not tied to a mailbox (validated; nothing sends such mail yet). */
+  mailFromDefault: string | undefined;
+  /** Key of the reply tokens in Reply-To addresses (see docs/email.md); derived when unset. */
+  mailReplySecret: string | undefined;
+  /** First retry delay of a refused or failed send (doubles each retry). */
+  mailRetryBackoffMs: number;
+}
+
+/** Where attachments go when S3_BUCKET is set. */
+export interface S3Config {
+  bucket: string;
+  region: string;
+  endpoint: string | undefined;
+  /** Unset: the AWS SDK's default chain (AWS_* variables, profile, instance or task role). */
+  credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+  forcePathStyle: boolean;
+  prefix: string | undefined;
 }
 
 /** Thrown for invalid settings; the message names every bad variable. */
@@ -114,7 +175,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((issue) => {
       const variable = issue.path.join('.') || '(environment)';
       const value = cleaned[variable];
-      const shown = value === undefined || /PASSWORD|KEY|SECRET/.test(variable) ? '' : ` (got "${value}")`;
+      const shown =
+        value === undefined || /PASSWORD|KEY|SECRET|SMTP_URL/.test(variable) ? '' : ` (got "${value}")`;
       return `  ${variable}: ${issue.message}${shown}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
@@ -127,6 +189,29 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `Invalid configuration:\n  RUN_MODE: "${e.RUN_MODE}" needs DATABASE_URL (the embedded database runs in one process; use all or migrate)`,
     );
   }
+  if (e.SMTP_URL && e.SMTP_HOST)
+    throw new ConfigError('Invalid configuration:\n  SMTP_HOST: set either SMTP_URL or SMTP_HOST, not both');
+  if (
+    (e.SMTP_PORT || e.SMTP_USER || e.SMTP_PASSWORD || e.SMTP_SECURE !== undefined) &&
+    !e.SMTP_HOST &&
+    !e.SMTP_URL
+  )
+    throw new ConfigError(
+      'Invalid configuration:\n  SMTP_HOST: needed by SMTP_PORT, SMTP_USER, SMTP_PASSWORD or SMTP_SECURE',
+    );
+  if ((e.SMTP_URL || e.SMTP_HOST) && !embedded && !e.MAIL_REPLY_SECRET && !e.JWT_PRIVATE_KEY)
+    // Every API and worker process must compute the same reply tokens; the embedded mode keeps one in DATA_DIR.
+    throw new ConfigError(
+      'Invalid configuration:\n  MAIL_REPLY_SECRET: needed to send mail with DATABASE_URL set (or set JWT_PRIVATE_KEY)',
+    );
+  if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined))
+    throw new ConfigError(
+      'Invalid configuration:\n  S3_ACCESS_KEY_ID: set together with S3_SECRET_ACCESS_KEY, or neither (the SDK default chain)',
+    );
+  if (!e.S3_BUCKET && (e.S3_ENDPOINT || e.S3_ACCESS_KEY_ID || e.S3_PREFIX))
+    throw new ConfigError(
+      'Invalid configuration:\n  S3_BUCKET: needed by S3_ENDPOINT, S3_ACCESS_KEY_ID or S3_PREFIX',
+    );
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     nodeEnv: e.NODE_ENV,
@@ -153,10 +238,38 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     attachmentMaxBytes: e.ATTACHMENT_MAX_BYTES,
     trustProxy: e.TRUST_PROXY,
     storageDir: path.resolve(e.STORAGE_DIR ?? path.join(dataDir, 'files')),
+    s3: e.S3_BUCKET
+      ? {
+          bucket: e.S3_BUCKET,
+          region: e.S3_REGION,
+          endpoint: e.S3_ENDPOINT,
+          credentials:
+            e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
+              ? { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY }
+              : undefined,
+          forcePathStyle: e.S3_FORCE_PATH_STYLE,
+          prefix: e.S3_PREFIX,
+        }
+      : undefined,
+    attachmentUrlTtlSeconds: e.ATTACHMENT_URL_TTL_SECONDS,
     jobConcurrency: e.JOB_CONCURRENCY,
     outboxPollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     loginMaxFailures: e.LOGIN_MAX_FAILURES,
     loginWindowSeconds: e.LOGIN_WINDOW_SECONDS,
+    smtp: e.SMTP_URL
+      ? { url: e.SMTP_URL }
+      : e.SMTP_HOST
+        ? {
+            host: e.SMTP_HOST,
+            port: e.SMTP_PORT ?? (e.SMTP_SECURE ? 465 : 587),
+            secure: e.SMTP_SECURE ?? e.SMTP_PORT === 465,
+            ...(e.SMTP_USER ? { user: e.SMTP_USER } : {}),
+            ...(e.SMTP_PASSWORD ? { password: e.SMTP_PASSWORD } : {}),
+          }
+        : undefined,
+    mailFromDefault: e.MAIL_FROM_DEFAULT,
+    mailReplySecret: e.MAIL_REPLY_SECRET,
+    mailRetryBackoffMs: e.MAIL_RETRY_BACKOFF_MS,
   };
 }

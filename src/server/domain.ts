@@ -1,4 +1,5 @@
 import { type AssignmentModule, createAssignmentModule } from './modules/assignment/index.js';
+import { createEmailModule, type EmailModule } from './modules/email/index.js';
 import { createSlaModule, type SlaModule } from './modules/sla/index.js';
 import { createTicketsModule, type TicketsModule } from './modules/tickets/index.js';
 import type { Platform } from './platform/platform.js';
@@ -12,6 +13,7 @@ export interface Domain {
   tickets: TicketsModule;
   assignment: AssignmentModule;
   sla: SlaModule;
+  email: EmailModule;
   /** Starts what every process role needs before it handles work (cache eviction subscriptions). */
   start(): Promise<void>;
 }
@@ -22,8 +24,9 @@ export function createDomain(platform: Platform): Domain {
   tickets.setRouter(assignment.router);
   // Escalations reassign breached tickets to the senior agent automatic assignment picks.
   const sla = createSlaModule(platform, tickets, assignment.pickSenior);
+  const email = createEmailModule(platform, tickets);
   const start = async () => {
     await Promise.all([sla.admin.start(), assignment.start()]);
   };
-  return { tickets, assignment, sla, start };
+  return { tickets, assignment, sla, email, start };
 }

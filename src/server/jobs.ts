@@ -17,6 +17,7 @@ export function defineJobs(platform: Platform, domain: Domain): void {
   defineTicketJobs(platform);
   defineAssignmentJobs(platform, domain.assignment);
   domain.sla.defineJobs();
+  domain.email.defineJobs();
   platform.jobs.define({
     name: 'outbox.prune',
     queue: 'maintenance',

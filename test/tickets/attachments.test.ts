@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeS3, startFakeS3 } from '../../src/server/platform/storage/s3rver.fixture.js';
 import { startTestApp, startWorkers, type TestApp } from '../support/harness.js';
 import { until } from '../support/wait.js';
 import { openTicket, type TicketWorld, ticketWorld } from './support.js';
@@ -103,6 +104,70 @@ describe('attachments', () => {
       (await upload(world.agent, Buffer.alloc(5000, 1), 'big.bin', 'application/octet-stream')).statusCode,
     ).toBe(413);
     expect((await upload(world.agent, '', 'empty.txt')).statusCode).toBe(422);
+  });
+});
+
+describe('attachments in S3', () => {
+  let fake: FakeS3;
+  let s3Server: TestApp;
+  let s3World: TicketWorld;
+
+  beforeAll(async () => {
+    fake = await startFakeS3();
+    s3Server = await startTestApp({
+      S3_BUCKET: fake.bucket,
+      S3_ENDPOINT: fake.endpoint,
+      S3_ACCESS_KEY_ID: fake.credentials.accessKeyId,
+      S3_SECRET_ACCESS_KEY: fake.credentials.secretAccessKey,
+      S3_FORCE_PATH_STYLE: 'true',
+      S3_PREFIX: 'switchboard',
+      ATTACHMENT_URL_TTL_SECONDS: '120',
+    });
+    s3World = await ticketWorld(s3Server.app);
+  });
+  afterAll(async () => {
+    await s3Server?.close();
+    await fake?.close();
+  });
+
+  it('redirects an allowed download to a pre-signed URL and refuses others first', async () => {
+    expect(s3Server.platform.storage.driver).toBe('s3');
+    const uploaded = await s3Server.app.inject({
+      method: 'POST',
+      url: `/api/v1/attachments?fileName=${encodeURIComponent('Q3 report.txt')}`,
+      headers: { ...s3World.agent.auth, 'content-type': 'text/plain' },
+      payload: 'quarterly numbers',
+    });
+    expect(uploaded.statusCode).toBe(201);
+    const file = uploaded.json();
+
+    const download = await s3Server.app.inject({
+      method: 'GET',
+      url: `/api/v1/attachments/${file.id}`,
+      headers: s3World.agent.auth,
+    });
+    expect(download.statusCode).toBe(302);
+    expect(download.headers['cache-control']).toBe('no-store');
+    const location = new URL(String(download.headers.location));
+    expect(location.origin).toBe(fake.endpoint);
+    expect(location.searchParams.get('X-Amz-Expires')).toBe('120');
+    const fetched = await fetch(location);
+    expect(fetched.status).toBe(200);
+    expect(await fetched.text()).toBe('quarterly numbers');
+    expect(fetched.headers.get('content-disposition')).toContain("filename*=UTF-8''Q3%20report.txt");
+
+    const stranger = await s3Server.app.inject({
+      method: 'GET',
+      url: `/api/v1/attachments/${file.id}`,
+      headers: s3World.agent2.auth,
+    });
+    expect(stranger.statusCode).toBe(404);
+    expect(stranger.headers.location).toBeUndefined();
+  });
+
+  it('reports storage readiness', async () => {
+    const ready = await s3Server.app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.json().checks.storage).toEqual({ ok: true, detail: 's3' });
   });
 });
 

@@ -6,11 +6,15 @@ import { BullMqJobQueue } from './jobs/bullmq.driver.js';
 import { DeadLetterStore } from './jobs/dead-letters.repository.js';
 import type { JobObserver, JobQueue } from './jobs/jobs.port.js';
 import { MemoryJobQueue } from './jobs/memory.driver.js';
+import { LogMailTransport } from './mail/log.driver.js';
+import type { MailTransport } from './mail/mail.port.js';
+import { SmtpMailTransport } from './mail/smtp.driver.js';
 import { Metrics } from './metrics.js';
 import { MemoryEphemeralStore, MemoryPubSub } from './pubsub/memory.driver.js';
 import type { EphemeralStore, PubSub } from './pubsub/pubsub.port.js';
 import { RedisEphemeralStore, RedisPubSub } from './pubsub/redis.driver.js';
 import { LocalFileStorage } from './storage/local.driver.js';
+import { S3FileStorage } from './storage/s3.driver.js';
 import type { FileStorage } from './storage/storage.port.js';
 
 /** Every port with the adapter the configuration chose; built once per process. */
@@ -26,6 +30,8 @@ export interface Platform {
   subscriptions: EventSubscriptions;
   relay: OutboxRelay;
   deadLetters: DeadLetterStore;
+  /** SMTP when configured, otherwise a driver that only logs. */
+  mail: MailTransport;
   close(): Promise<void>;
 }
 
@@ -36,7 +42,10 @@ export interface PlatformOverrides {
   embeddedDataDir?: string;
 }
 
-/** Opens the database and builds the adapters: Redis/BullMQ when REDIS_URL is set, memory otherwise. */
+/**
+ * Opens the database and builds the adapters: Redis/BullMQ when REDIS_URL is set, memory
+ * otherwise; S3 file storage when S3_BUCKET is set, a local folder otherwise.
+ */
 export async function createPlatform(
   config: Config,
   logger: Logger,
@@ -79,7 +88,9 @@ export async function createPlatform(
     store = new MemoryEphemeralStore();
   }
   deadLetters.attach(jobs);
-  const storage = new LocalFileStorage({ root: config.storageDir });
+  const s3 = config.s3 ? new S3FileStorage(config.s3) : undefined;
+  const storage: FileStorage = s3 ?? new LocalFileStorage({ root: config.storageDir });
+  const mail: MailTransport = config.smtp ? new SmtpMailTransport(config.smtp) : new LogMailTransport(logger);
   const subscriptions = new EventSubscriptions();
   const relay = new OutboxRelay({
     database,
@@ -127,12 +138,15 @@ export async function createPlatform(
     subscriptions,
     relay,
     deadLetters,
+    mail,
     async close() {
       await relay.stop();
       await jobs.close(config.shutdownTimeoutMs);
+      await mail.close();
       await pubsub.close();
       await store.close();
       await database.close();
+      s3?.close();
     },
   };
 }

@@ -44,12 +44,21 @@ export const attachmentRoutes: FastifyPluginAsyncZod<{
     schema: {
       tags,
       summary: 'Download an attachment',
+      description:
+        'Answers with the file, or with a 302 to a short-lived pre-signed URL when files are kept in S3.',
       security,
       params: IdParams,
-      response: { 200: z.any().describe('The file'), ...errorResponses },
+      response: {
+        200: z.any().describe('The file'),
+        302: z.null().describe('Redirect to a pre-signed URL of the file'),
+        ...errorResponses,
+      },
     },
     handler: async (request, reply) => {
-      const { meta, stream } = await attachments.download(actorOf(request), request.params.id);
+      const download = await attachments.download(actorOf(request), request.params.id);
+      // The URL expires, so neither the browser nor a proxy may keep the redirect.
+      if (download.url !== null) return reply.header('cache-control', 'no-store').redirect(download.url, 302);
+      const { meta, stream } = download;
       return reply
         .header('content-type', meta.contentType)
         .header('content-length', String(meta.sizeBytes))

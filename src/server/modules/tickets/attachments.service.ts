@@ -34,6 +34,8 @@ export class AttachmentsService {
   constructor(
     private readonly context: TicketsContext,
     private readonly tickets: TicketsService,
+    /** Lifetime of a pre-signed download URL, when the storage hands them out. */
+    private readonly downloadUrlTtlSeconds = 900,
   ) {}
 
   async upload(
@@ -68,12 +70,21 @@ export class AttachmentsService {
     }
   }
 
-  /** Metadata and a stream of the bytes, for a caller who may see the attachment. */
+  /**
+   * For a caller who may see the attachment: a short-lived URL straight to the storage when
+   * it offers one (S3), else metadata and a stream of the bytes.
+   */
   async download(
     actor: Actor,
     attachmentId: string,
-  ): Promise<{ meta: ReturnType<typeof presentAttachment>; stream: Readable }> {
+  ): Promise<{ url: string } | { url: null; meta: ReturnType<typeof presentAttachment>; stream: Readable }> {
     const { storageKey, ...meta } = await this.tickets.attachment(actor, attachmentId);
-    return { meta, stream: await this.context.storage.get(storageKey) };
+    const url = await this.context.storage.downloadUrl(storageKey, {
+      expiresInSeconds: this.downloadUrlTtlSeconds,
+      fileName: meta.fileName,
+      contentType: meta.contentType,
+    });
+    if (url !== null) return { url };
+    return { url, meta, stream: await this.context.storage.get(storageKey) };
   }
 }

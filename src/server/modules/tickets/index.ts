@@ -85,7 +85,7 @@ export function createTicketsModule(
     storage: FileStorage;
     logger: Logger;
     pubsub: PubSub;
-    config: { attachmentMaxBytes: number };
+    config: { attachmentMaxBytes: number; attachmentUrlTtlSeconds: number };
   },
   options: { teamIdsOf?: TicketsContext['teamIdsOf'] } = {},
 ): TicketsModule {
@@ -104,7 +104,7 @@ export function createTicketsModule(
   const workflow = new WorkflowService(context, tickets);
   const relations = new RelationsService(context, tickets);
   const bulk = new BulkService(context);
-  const attachments = new AttachmentsService(context, tickets);
+  const attachments = new AttachmentsService(context, tickets, platform.config.attachmentUrlTtlSeconds);
   const notifications = new NotificationsService(context);
   const actions = new TicketActionsService(context, tickets, messages);
   const settings = new SettingsService(context);

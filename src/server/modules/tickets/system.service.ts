@@ -26,6 +26,11 @@ export class SystemTicketChanges {
     return repo.findTickets(tx, orgId, ticketIds, options.lock ?? false);
   }
 
+  /** A message of a ticket (body, visibility, author), for mail and other system readers. */
+  message(tx: Executor, orgId: string, ticketId: string, messageId: string) {
+    return repo.findMessage(tx, orgId, ticketId, messageId);
+  }
+
   /** Gives a locked ticket a new assignee; `data` says why (shown in the timeline). */
   assign(
     tx: Executor,

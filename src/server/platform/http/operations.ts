@@ -60,7 +60,7 @@ function observeResponses(platform: Platform, route: string): onResponseHookHand
   };
 }
 
-/** `/healthz` (alive), `/readyz` (database, migrations, queue, pub/sub) and `/metrics`. */
+/** `/healthz` (alive), `/readyz` (database, migrations, queue, pub/sub, file storage) and `/metrics`. */
 export function registerOperationsEndpoints(app: FastifyInstance, platform: Platform): void {
   app.withTypeProvider<ZodTypeProvider>().get('/healthz', {
     config: { public: true },
@@ -108,6 +108,10 @@ async function readinessChecks(platform: Platform): Promise<Record<string, Check
     pubsub: async () => {
       await platform.store.ping();
       return platform.store.driver;
+    },
+    storage: async () => {
+      await platform.storage.ping();
+      return platform.storage.driver;
     },
   };
   const entries = await Promise.all(

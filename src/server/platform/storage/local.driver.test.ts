@@ -1,18 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { text } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalFileStorage } from './local.driver.js';
-import { FileNotFoundError, InvalidStorageKeyError } from './storage.port.js';
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks);
-}
+import { describeFileStorageContract } from './storage.contract.js';
+import { InvalidStorageKeyError } from './storage.port.js';
 
 /** Every file under `dir`, relative to it. */
 async function listFiles(dir: string): Promise<string[]> {
@@ -21,6 +14,19 @@ async function listFiles(dir: string): Promise<string[]> {
     .filter((entry) => entry.isFile())
     .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)));
 }
+
+describeFileStorageContract(
+  'local',
+  async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'sb-storage-'));
+    return {
+      storage: new LocalFileStorage({ root }),
+      sibling: () => new LocalFileStorage({ root }),
+      cleanup: () => rm(root, { recursive: true, force: true }),
+    };
+  },
+  { downloadUrls: 'none', atomicConcurrentPuts: true },
+);
 
 describe('LocalFileStorage', () => {
   let root: string;
@@ -35,30 +41,6 @@ describe('LocalFileStorage', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it('round-trips a buffer with its content type', async () => {
-    const body = Buffer.from('hello attachments');
-    const key = 'org/1/attachments/a';
-    expect(await storage.put(key, body, { contentType: 'text/plain' })).toEqual({ key, size: body.length });
-    expect(await readAll(await storage.get(key))).toEqual(body);
-    expect(await storage.stat(key)).toEqual({ size: body.length, contentType: 'text/plain' });
-  });
-
-  it('round-trips a stream larger than one chunk', async () => {
-    const chunks = Array.from({ length: 40 }, () => randomBytes(64 * 1024));
-    const key = 'org/1/attachments/big';
-    const stored = await storage.put(key, Readable.from(chunks));
-    expect(stored.size).toBe(40 * 64 * 1024);
-    expect((await readAll(await storage.get(key))).equals(Buffer.concat(chunks))).toBe(true);
-    expect(await storage.stat(key)).toEqual({ size: stored.size });
-  });
-
-  it('replaces a file and drops the previous content type', async () => {
-    await storage.put('k', Buffer.from('first'), { contentType: 'text/plain' });
-    await storage.put('k', Buffer.from('second, longer'));
-    expect(await text(await storage.get('k'))).toBe('second, longer');
-    expect(await storage.stat('k')).toEqual({ size: 14 });
-  });
-
   it('keeps a key apart from a key named like its sidecar', async () => {
     await storage.put('a', Buffer.from('a'), { contentType: 'image/png' });
     await storage.put('a.json', Buffer.from('{"contentType":"evil"}'), { contentType: 'application/json' });
@@ -66,48 +48,20 @@ describe('LocalFileStorage', () => {
     expect(await storage.stat('a.json')).toEqual({ size: 22, contentType: 'application/json' });
   });
 
-  it('reports missing keys as NOT_FOUND on get and null on stat', async () => {
-    await storage.put('dir/file', Buffer.from('x'));
-    for (const key of ['missing', 'dir', 'dir/file/below']) {
-      const failure = storage.get(key);
-      await expect(failure).rejects.toBeInstanceOf(FileNotFoundError);
-      await expect(failure).rejects.toMatchObject({ code: 'NOT_FOUND' });
-      expect(await storage.stat(key)).toBeNull();
-    }
-  });
-
-  it('rejects unsafe keys on every operation', async () => {
-    const unsafe = [
-      '',
-      '/etc/passwd',
-      '../outside',
-      'a/../../b',
-      'a/./b',
-      'a//b',
-      'a/',
-      'a\\b',
-      'a\u0000b',
-      'a\nb',
-    ];
-    for (const key of unsafe) {
+  it('writes nothing for unsafe keys', async () => {
+    for (const key of ['../outside', 'a\nb']) {
       await expect(storage.put(key, Buffer.from('x'))).rejects.toBeInstanceOf(InvalidStorageKeyError);
-      await expect(storage.get(key)).rejects.toBeInstanceOf(InvalidStorageKeyError);
-      await expect(storage.stat(key)).rejects.toBeInstanceOf(InvalidStorageKeyError);
-      await expect(storage.delete(key)).rejects.toBeInstanceOf(InvalidStorageKeyError);
     }
     expect(await readdir(root)).toEqual([]);
   });
 
-  it('deletes idempotently', async () => {
+  it('leaves no files behind a delete', async () => {
     await storage.put('org/1/x', Buffer.from('x'), { contentType: 'text/plain' });
     await storage.delete('org/1/x');
-    await storage.delete('org/1/x');
-    await storage.delete('never/stored');
-    expect(await storage.stat('org/1/x')).toBeNull();
     expect(await listFiles(root)).toEqual([]);
   });
 
-  it('leaves one complete file after concurrent puts of the same key', async () => {
+  it('leaves one file and one sidecar after concurrent puts of the same key', async () => {
     // Two instances on one root behave like two processes: no in-process ordering helps them.
     const other = new LocalFileStorage({ root });
     const bodies = Array.from({ length: 12 }, (_, i) => Buffer.alloc(256 * 1024 + i, i));
@@ -120,8 +74,6 @@ describe('LocalFileStorage', () => {
         );
       }),
     );
-    const stored = await readAll(await storage.get('same'));
-    expect(bodies.some((body) => body.equals(stored))).toBe(true);
     expect((await listFiles(root)).sort()).toEqual([
       path.join('meta', 'same.json'),
       path.join('objects', 'same'),
@@ -136,7 +88,6 @@ describe('LocalFileStorage', () => {
       },
     });
     await expect(storage.put('org/1/partial', failing)).rejects.toThrow('upload aborted');
-    expect(await storage.stat('org/1/partial')).toBeNull();
     expect(await listFiles(root)).toEqual([]);
   });
 

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import {
   assertSafeStorageKey,
+  type DownloadUrlOptions,
   type FileBody,
   type FileMetadata,
   FileNotFoundError,
@@ -143,6 +144,12 @@ export class LocalFileStorage implements FileStorage {
       await unlinkIfPresent(this.#pathIn(this.#objectsRoot, key));
       await unlinkIfPresent(`${this.#pathIn(this.#metaRoot, key)}.json`);
     });
+  }
+
+  /** Local files have no URL of their own: the API streams them. */
+  async downloadUrl(key: string, _options: DownloadUrlOptions): Promise<null> {
+    assertSafeStorageKey(key);
+    return null;
   }
 
   async ping(): Promise<void> {

@@ -22,6 +22,16 @@ export interface StoredFile {
   size: number;
 }
 
+/** Options of {@link FileStorage.downloadUrl}. */
+export interface DownloadUrlOptions {
+  /** How long the URL stays valid. */
+  expiresInSeconds: number;
+  /** Sent back as the Content-Disposition attachment name (made header-safe by the driver). */
+  fileName: string;
+  /** Sent back as the Content-Type, whatever the stored object says. */
+  contentType: string;
+}
+
 /** What `stat` knows about a stored file. */
 export interface FileMetadata {
   size: number;
@@ -41,6 +51,12 @@ export interface FileStorage {
   stat(key: string): Promise<FileMetadata | null>;
   /** Removes the file; removing a missing file is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * A URL the client may fetch the file from directly, without credentials, for a caller
+   * already allowed to read it; null when the driver has none and the API must stream the
+   * bytes itself. Does not check that the file exists.
+   */
+  downloadUrl(key: string, options: DownloadUrlOptions): Promise<string | null>;
   /** Resolves when the backend accepts writes (readiness checks). */
   ping(): Promise<void>;
 }

@@ -1,0 +1,80 @@
+import { and, asc, desc, eq, ne } from 'drizzle-orm';
+import type { Executor } from '../../platform/db/database.js';
+import { emailDeliveries } from './email.table.js';
+
+export type DeliveryRow = typeof emailDeliveries.$inferSelect;
+export type DeliveryInsert = typeof emailDeliveries.$inferInsert;
+
+/**
+ * Plans a delivery; a second plan for the same (kind, cause event, recipient) — a replayed
+ * outbox event — inserts nothing and returns the existing row.
+ */
+export async function insertDelivery(tx: Executor, values: DeliveryInsert): Promise<DeliveryRow> {
+  const [inserted] = await tx.insert(emailDeliveries).values(values).onConflictDoNothing().returning();
+  if (inserted) return inserted;
+  const [existing] = await tx
+    .select()
+    .from(emailDeliveries)
+    .where(
+      and(
+        eq(emailDeliveries.orgId, values.orgId),
+        eq(emailDeliveries.kind, values.kind),
+        eq(emailDeliveries.causeEventId, values.causeEventId),
+        eq(emailDeliveries.to, values.to),
+      ),
+    );
+  return existing!;
+}
+
+export async function findDelivery(
+  tx: Executor,
+  orgId: string,
+  id: string,
+): Promise<DeliveryRow | undefined> {
+  const [row] = await tx
+    .select()
+    .from(emailDeliveries)
+    .where(and(eq(emailDeliveries.orgId, orgId), eq(emailDeliveries.id, id)));
+  return row;
+}
+
+export async function updateDelivery(
+  tx: Executor,
+  orgId: string,
+  id: string,
+  values: Partial<DeliveryInsert>,
+): Promise<void> {
+  await tx
+    .update(emailDeliveries)
+    .set(values)
+    .where(and(eq(emailDeliveries.orgId, orgId), eq(emailDeliveries.id, id)));
+}
+
+export function listDeliveries(tx: Executor, orgId: string, ticketId: string) {
+  return tx
+    .select()
+    .from(emailDeliveries)
+    .where(and(eq(emailDeliveries.orgId, orgId), eq(emailDeliveries.ticketId, ticketId)))
+    .orderBy(desc(emailDeliveries.queuedAt), desc(emailDeliveries.id));
+}
+
+/**
+ * The Message-IDs of a ticket's mail thread, oldest first: every mail we sent or queued
+ * (failed ones never reached anyone). The inbound slice adds the ids of received mail to
+ * this one query (a `union all` over its table ordered by the same instant), so replies
+ * thread behind whichever message came last.
+ */
+export async function threadMessageIds(tx: Executor, orgId: string, ticketId: string): Promise<string[]> {
+  const rows = await tx
+    .select({ messageId: emailDeliveries.messageId })
+    .from(emailDeliveries)
+    .where(
+      and(
+        eq(emailDeliveries.orgId, orgId),
+        eq(emailDeliveries.ticketId, ticketId),
+        ne(emailDeliveries.status, 'failed'),
+      ),
+    )
+    .orderBy(asc(emailDeliveries.queuedAt), asc(emailDeliveries.id));
+  return rows.map((row) => row.messageId);
+}
