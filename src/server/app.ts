@@ -92,6 +92,7 @@ export async function buildApp(platform: Platform, domain: Domain): Promise<Buil
   await domain.assignment.register(app);
   await domain.sla.register(app);
   await domain.email.register(app);
+  await domain.surveys.register(app);
   await createTemplatesModule(platform, tickets).register(app);
   await app.register(operationsRoutes, {
     prefix: '/api/v1',

@@ -93,6 +93,10 @@ const EnvSchema = z.object({
   MAIL_FROM_DEFAULT: z.email().optional(),
   MAIL_REPLY_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   MAIL_RETRY_BACKOFF_MS: positiveInt(30_000),
+  CSAT_DELAY_MINUTES: z.coerce.number().int().min(0).default(60),
+  SMTP_LISTEN_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  SMTP_LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
+  SMTP_LISTEN_MAX_BYTES: positiveInt(26_214_400),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -146,6 +150,12 @@ export interface Config {
   mailReplySecret: string | undefined;
   /** First retry delay of a refused or failed send (doubles each retry). */
   mailRetryBackoffMs: number;
+  /** Minutes after a ticket is resolved before its satisfaction survey is mailed (0: at once). */
+  csatDelayMinutes: number;
+  /** The built-in inbound SMTP listener (API role); off when the port is unset. */
+  smtpListen: { port: number; host: string } | undefined;
+  /** Largest inbound mail accepted (SMTP listener and the HTTP inbound door). */
+  inboundMailMaxBytes: number;
 }
 
 /** Where attachments go when S3_BUCKET is set. */
@@ -271,5 +281,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mailFromDefault: e.MAIL_FROM_DEFAULT,
     mailReplySecret: e.MAIL_REPLY_SECRET,
     mailRetryBackoffMs: e.MAIL_RETRY_BACKOFF_MS,
+    csatDelayMinutes: e.CSAT_DELAY_MINUTES,
+    smtpListen:
+      e.SMTP_LISTEN_PORT === undefined ? undefined : { port: e.SMTP_LISTEN_PORT, host: e.SMTP_LISTEN_HOST },
+    inboundMailMaxBytes: e.SMTP_LISTEN_MAX_BYTES,
   };
 }

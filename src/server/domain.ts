@@ -1,6 +1,7 @@
 import { type AssignmentModule, createAssignmentModule } from './modules/assignment/index.js';
 import { createEmailModule, type EmailModule } from './modules/email/index.js';
 import { createSlaModule, type SlaModule } from './modules/sla/index.js';
+import { createSurveysModule, type SurveysModule } from './modules/surveys/index.js';
 import { createTicketsModule, type TicketsModule } from './modules/tickets/index.js';
 import type { Platform } from './platform/platform.js';
 
@@ -14,6 +15,7 @@ export interface Domain {
   assignment: AssignmentModule;
   sla: SlaModule;
   email: EmailModule;
+  surveys: SurveysModule;
   /** Starts what every process role needs before it handles work (cache eviction subscriptions). */
   start(): Promise<void>;
 }
@@ -25,8 +27,9 @@ export function createDomain(platform: Platform): Domain {
   // Escalations reassign breached tickets to the senior agent automatic assignment picks.
   const sla = createSlaModule(platform, tickets, assignment.pickSenior);
   const email = createEmailModule(platform, tickets);
+  const surveys = createSurveysModule(platform, tickets, email);
   const start = async () => {
     await Promise.all([sla.admin.start(), assignment.start()]);
   };
-  return { tickets, assignment, sla, email, start };
+  return { tickets, assignment, sla, email, surveys, start };
 }

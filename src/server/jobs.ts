@@ -18,6 +18,7 @@ export function defineJobs(platform: Platform, domain: Domain): void {
   defineAssignmentJobs(platform, domain.assignment);
   domain.sla.defineJobs();
   domain.email.defineJobs();
+  domain.surveys.defineJobs();
   platform.jobs.define({
     name: 'outbox.prune',
     queue: 'maintenance',

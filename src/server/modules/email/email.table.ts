@@ -13,7 +13,7 @@ const orgRef = () =>
     .references(() => organizations.id);
 
 export const INBOUND_METHODS = ['api', 'smtp', 'imap'] as const;
-export const DELIVERY_KINDS = ['ack', 'reply', 'assignment', 'mention', 'sla'] as const;
+export const DELIVERY_KINDS = ['ack', 'reply', 'assignment', 'mention', 'sla', 'csat'] as const;
 export const DELIVERY_STATUSES = ['queued', 'sent', 'failed'] as const;
 
 /**
@@ -78,6 +78,8 @@ export const emailDeliveries = pgTable(
     to: text('to_address').notNull(),
     subject: text('subject').notNull(),
     bodyText: text('body_text').notNull(),
+    // Optional HTML alternative (satisfaction surveys); the text body is always sent too.
+    bodyHtml: text('body_html'),
     status: text('status', { enum: DELIVERY_STATUSES }).notNull().default('queued'),
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
@@ -89,6 +91,65 @@ export const emailDeliveries = pgTable(
     uniqueIndex('email_deliveries_org_message_id_key').on(table.orgId, table.messageId),
     uniqueIndex('email_deliveries_cause_key').on(table.orgId, table.kind, table.causeEventId, table.to),
     index('email_deliveries_ticket_idx').on(table.orgId, table.ticketId, table.queuedAt),
+    tenantPolicy(),
+  ],
+).enableRLS();
+
+export const EMAIL_DIRECTIONS = ['in', 'out'] as const;
+export const EMAIL_KINDS = ['normal', 'auto_reply', 'bounce', 'spam'] as const;
+export const QUARANTINE_STATUSES = ['held', 'retried', 'discarded'] as const;
+
+/**
+ * Every Message-ID an organisation received or sent: the single place threading looks
+ * Message-IDs up in, and the dedupe key of inbound mail (one row per org and Message-ID,
+ * however many of our addresses the mail reached).
+ */
+export const emailMessages = pgTable(
+  'email_messages',
+  {
+    id: primaryId(),
+    orgId: orgRef(),
+    messageId: text('message_id').notNull(),
+    ticketId: uuid('ticket_id').references(() => ticketTables.tickets.id),
+    ticketMessageId: uuid('ticket_message_id'),
+    direction: text('direction', { enum: EMAIL_DIRECTIONS }).notNull(),
+    mailboxId: uuid('mailbox_id').references(() => mailboxes.id),
+    receivedAt: at('received_at').notNull().defaultNow(),
+    fromAddress: text('from_address'),
+    subject: text('subject'),
+    // Why the mail landed where it did ("matched In-Reply-To <id>", "new ticket", "ignored: …").
+    decision: text('decision').notNull(),
+    kind: text('kind', { enum: EMAIL_KINDS }).notNull().default('normal'),
+    rawStorageKey: text('raw_storage_key'),
+  },
+  (table) => [
+    uniqueIndex('email_messages_org_message_id_key').on(table.orgId, table.messageId),
+    index('email_messages_ticket_idx').on(table.orgId, table.ticketId, table.receivedAt),
+    tenantPolicy(),
+  ],
+).enableRLS();
+
+/**
+ * Inbound mail that could not be ingested, kept with its raw bytes so nothing is lost:
+ * an admin retries or discards it. `org_id` is null only when no mailbox could be resolved.
+ */
+export const emailQuarantine = pgTable(
+  'email_quarantine',
+  {
+    id: primaryId(),
+    orgId: uuid('org_id').references(() => organizations.id),
+    mailboxId: uuid('mailbox_id').references(() => mailboxes.id),
+    reason: text('reason').notNull(),
+    error: text('error'),
+    rawStorageKey: text('raw_storage_key').notNull(),
+    via: text('via'),
+    envelopeFrom: text('envelope_from'),
+    status: text('status', { enum: QUARANTINE_STATUSES }).notNull().default('held'),
+    receivedAt: at('received_at').notNull().defaultNow(),
+    resolvedAt: at('resolved_at'),
+  },
+  (table) => [
+    index('email_quarantine_org_status_idx').on(table.orgId, table.status, table.receivedAt),
     tenantPolicy(),
   ],
 ).enableRLS();

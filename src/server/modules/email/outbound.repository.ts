@@ -1,6 +1,7 @@
-import { and, asc, desc, eq, ne } from 'drizzle-orm';
+import { and, asc, desc, eq, ne, sql } from 'drizzle-orm';
+import { unionAll } from 'drizzle-orm/pg-core';
 import type { Executor } from '../../platform/db/database.js';
-import { emailDeliveries } from './email.table.js';
+import { emailDeliveries, emailMessages } from './email.table.js';
 
 export type DeliveryRow = typeof emailDeliveries.$inferSelect;
 export type DeliveryInsert = typeof emailDeliveries.$inferInsert;
@@ -60,13 +61,12 @@ export function listDeliveries(tx: Executor, orgId: string, ticketId: string) {
 
 /**
  * The Message-IDs of a ticket's mail thread, oldest first: every mail we sent or queued
- * (failed ones never reached anyone). The inbound slice adds the ids of received mail to
- * this one query (a `union all` over its table ordered by the same instant), so replies
- * thread behind whichever message came last.
+ * (failed ones never reached anyone) and every mail we received on it, in one `union all`
+ * ordered by the same instant, so replies thread behind whichever message came last.
  */
 export async function threadMessageIds(tx: Executor, orgId: string, ticketId: string): Promise<string[]> {
-  const rows = await tx
-    .select({ messageId: emailDeliveries.messageId })
+  const sent = tx
+    .select({ messageId: emailDeliveries.messageId, at: emailDeliveries.queuedAt, id: emailDeliveries.id })
     .from(emailDeliveries)
     .where(
       and(
@@ -74,7 +74,17 @@ export async function threadMessageIds(tx: Executor, orgId: string, ticketId: st
         eq(emailDeliveries.ticketId, ticketId),
         ne(emailDeliveries.status, 'failed'),
       ),
-    )
-    .orderBy(asc(emailDeliveries.queuedAt), asc(emailDeliveries.id));
+    );
+  const received = tx
+    .select({ messageId: emailMessages.messageId, at: emailMessages.receivedAt, id: emailMessages.id })
+    .from(emailMessages)
+    .where(
+      and(
+        eq(emailMessages.orgId, orgId),
+        eq(emailMessages.ticketId, ticketId),
+        eq(emailMessages.direction, 'in'),
+      ),
+    );
+  const rows = await unionAll(sent, received).orderBy(asc(sql`2`), asc(sql`3`));
   return rows.map((row) => row.messageId);
 }

@@ -100,6 +100,7 @@ export class OutboundMailService {
         ...(delivery.replyTo ? { replyTo: { address: delivery.replyTo } } : {}),
         subject: delivery.subject,
         text: delivery.bodyText,
+        ...(delivery.bodyHtml ? { html: delivery.bodyHtml } : {}),
         headers: {
           'Message-ID': delivery.messageId,
           ...(delivery.inReplyTo ? { 'In-Reply-To': delivery.inReplyTo } : {}),
@@ -130,6 +131,33 @@ export class OutboundMailService {
     }
   }
 
+  /**
+   * Plans a mail to a ticket's requester for another module (satisfaction surveys), in the
+   * caller's transaction, threaded and from the same mailbox as the ticket's other mail.
+   * Undefined when the organisation has no mailbox or the requester is gone. Planning the same
+   * (kind, cause) twice returns the first row; the caller enqueues `email.send` for it while queued.
+   */
+  async planTicketMail(
+    tx: Executor,
+    ticket: TicketRow,
+    input: { kind: repo.DeliveryRow['kind']; causeEventId: string; body: string; html?: string },
+  ): Promise<repo.DeliveryRow | undefined> {
+    const mailbox = await mailboxForTeam(tx, ticket.orgId, ticket.teamId);
+    if (!mailbox) return undefined;
+    const requester = (await directory.users(tx, ticket.orgId, [ticket.requesterId])).get(ticket.requesterId);
+    if (!requester?.isActive) return undefined;
+    return this.render(tx, {
+      ticket,
+      mailbox,
+      kind: input.kind,
+      causeEventId: input.causeEventId,
+      ticketMessageId: null,
+      to: requester.email.toLowerCase(),
+      body: input.body,
+      html: input.html ?? null,
+    });
+  }
+
   /** The delivery log of a ticket the caller (an agent) may see. */
   async listForTicket(actor: Actor, ticketId: string) {
     if (!hasPermission(actor, 'ticket:reply'))
@@ -148,11 +176,12 @@ export class OutboundMailService {
     input: {
       ticket: TicketRow;
       mailbox: MailboxRow;
-      kind: 'ack' | 'reply';
+      kind: repo.DeliveryRow['kind'];
       causeEventId: string;
       ticketMessageId: string | null;
       to: string;
       body: string;
+      html?: string | null;
     },
   ) {
     const { ticket, mailbox } = input;
@@ -176,6 +205,7 @@ export class OutboundMailService {
       to: input.to,
       subject: `[${ticket.number}] ${ticket.title}`,
       bodyText: input.body,
+      bodyHtml: input.html ?? null,
     });
   }
 }

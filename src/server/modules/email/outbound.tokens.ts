@@ -65,6 +65,15 @@ export class ReplyTokens {
     return expected.length === given.length && timingSafeEqual(expected, given) ? ticketId : undefined;
   }
 
+  /**
+   * HMAC-SHA256 under the same key, for other signed links (satisfaction surveys). The
+   * `purpose` is part of the MAC input, so a signature for one use never verifies as another
+   * (nor as a reply token, whose input has no purpose prefix).
+   */
+  sign(purpose: string, message: string | Buffer): Buffer {
+    return createHmac('sha256', this.key).update(`${purpose}\0`).update(message).digest();
+  }
+
   private mac(orgId: string, ticketId: string): string {
     const digest = createHmac('sha256', this.key).update(`${orgId}:${ticketId}`).digest();
     return base32(digest).slice(0, MAC_CHARS);

@@ -65,6 +65,15 @@ export async function insertUser(
   return row!;
 }
 
+/** Inserts a user unless the address is taken in the organisation (then returns undefined). */
+export async function insertUserIfAbsent(
+  tx: Executor,
+  values: { orgId: string; email: string; name: string; role: Role; passwordHash: string | null },
+) {
+  const [row] = await tx.insert(users).values(values).onConflictDoNothing().returning();
+  return row;
+}
+
 /** Active users with this e-mail across organisations (sign-in; system transaction). */
 export async function findSignInCandidates(tx: Executor, email: string, orgSlug?: string) {
   const conditions = [eq(users.email, email), eq(users.isActive, true), isNull(organizations.deletedAt)];

@@ -7,7 +7,7 @@ import { type PageQuery, paginate, toOffset } from '../../platform/http/paginati
 import type { ApiTokenAuthenticator } from './api-tokens.service.js';
 import { type IdentityContext, originOf, requireKnownIds, sameIds } from './identity.context.js';
 import { UserCreated, UserDeactivated, UserReactivated, UserUpdated } from './identity.events.js';
-import { type Actor, hasPermission } from './identity.policy.js';
+import { type Actor, hasPermission, type Role } from './identity.policy.js';
 import { presentUser } from './identity.presenter.js';
 import * as repo from './identity.repository.js';
 import type { CreateUserBody, UpdateUserBody, UserListQuery } from './identity.schema.js';
@@ -196,4 +196,37 @@ export class UsersService {
   private async checkTeams(tx: Executor, orgId: string, teamIds: string[]): Promise<string[]> {
     return requireKnownIds('teamIds', teamIds, await repo.existingTeamIds(tx, orgId, [...new Set(teamIds)]));
   }
+}
+
+/**
+ * The organisation's user with this e-mail address, or a new requester without a password
+ * (inbound mail from a stranger), in the caller's transaction. Race-safe: a concurrent
+ * insert of the same address wins and its row is returned.
+ */
+export async function ensureRequester(
+  tx: Executor,
+  orgId: string,
+  email: string,
+  name: string,
+): Promise<{ id: string; role: Role; isActive: boolean; created: boolean }> {
+  const address = email.trim().toLowerCase();
+  const existing = await repo.findUserByEmail(tx, orgId, address);
+  if (existing) return { id: existing.id, role: existing.role, isActive: existing.isActive, created: false };
+  const inserted = await repo.insertUserIfAbsent(tx, {
+    orgId,
+    email: address,
+    name: name.trim().slice(0, 200) || address,
+    role: 'requester',
+    passwordHash: null,
+  });
+  if (!inserted) {
+    const winner = (await repo.findUserByEmail(tx, orgId, address))!;
+    return { id: winner.id, role: winner.role, isActive: winner.isActive, created: false };
+  }
+  await recordEvent(tx, UserCreated, { orgId, actorId: null }, inserted.id, {
+    email: inserted.email,
+    role: inserted.role,
+    teamIds: [],
+  });
+  return { id: inserted.id, role: inserted.role, isActive: inserted.isActive, created: true };
 }

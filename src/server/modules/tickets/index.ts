@@ -32,6 +32,7 @@ export type {
   TicketFieldChanges,
   TicketRenderContext,
 } from './actions.service.js';
+export type { EmailAttachmentInput, EmailAuthor, EmailIntake } from './email-intake.js';
 export * from './settings.events.js';
 export type { SystemTicketChanges } from './system.service.js';
 export { DONE_STATUSES, WAITING_STATUSES } from './ticket-status.js';

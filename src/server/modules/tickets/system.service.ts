@@ -1,4 +1,5 @@
 import type { Executor } from '../../platform/db/database.js';
+import { EmailIntake } from './email-intake.js';
 import { insertNotifications } from './notifications.repository.js';
 import { applyChange, assignment, planFields } from './ticket-changes.js';
 import type { ChangeOrigin, TicketsContext, TimelineChange } from './tickets.context.js';
@@ -14,7 +15,12 @@ const PRIORITY_ORDER = ['low', 'medium', 'high', 'critical'] as const;
  * outbox events and hooks as a person's change; the timeline names no actor.
  */
 export class SystemTicketChanges {
-  constructor(private readonly context: TicketsContext) {}
+  /** What inbound mail does to tickets: open one, reply, add a note. */
+  readonly email: EmailIntake;
+
+  constructor(private readonly context: TicketsContext) {
+    this.email = new EmailIntake(context);
+  }
 
   /** A live ticket, locked for a change when `lock` is set. */
   find(tx: Executor, orgId: string, ticketId: string, options: { lock?: boolean } = {}) {

@@ -564,3 +564,22 @@ export function teamQueue(tx: Executor, orgId: string, teamId: string, limit: nu
     .limit(limit)
     .for('update', { skipLocked: true });
 }
+
+/** A live ticket by its human number (`TKT-…`), for mail that names it in the subject. */
+export async function findTicketByNumber(tx: Executor, orgId: string, number: string) {
+  const [row] = await tx
+    .select(ticketColumns)
+    .from(tickets)
+    .where(and(eq(tickets.orgId, orgId), eq(tickets.number, number), isNull(tickets.deletedAt)));
+  return row;
+}
+
+/** Whether `userId` wrote any message (reply or note) on the ticket. */
+export async function hasWrittenOn(tx: Executor, ticketId: string, userId: string): Promise<boolean> {
+  const rows = await tx
+    .select({ id: ticketMessages.id })
+    .from(ticketMessages)
+    .where(and(eq(ticketMessages.ticketId, ticketId), eq(ticketMessages.authorId, userId)))
+    .limit(1);
+  return rows.length > 0;
+}

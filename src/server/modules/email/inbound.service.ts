@@ -1,0 +1,506 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { newId } from '../../platform/db/columns.js';
+import type { Database, Executor } from '../../platform/db/database.js';
+import { AppError, notFound } from '../../platform/http/app-error.js';
+import type { EphemeralStore } from '../../platform/pubsub/pubsub.port.js';
+import type { FileStorage } from '../../platform/storage/storage.port.js';
+import { type Actor, directory, ensureRequester, hasPermission } from '../identity/index.js';
+import type { TicketRow, TicketsModule } from '../tickets/index.js';
+import { classifyEmail } from './email.classify.js';
+import { realSender } from './email.groups.js';
+import { messageIdsOf, type ParsedEmail, parseEmail, UnparseableEmail } from './email.parse.js';
+import { replyText } from './email.reply.js';
+import { threadingKeys } from './email.threading.js';
+import * as repo from './inbound.repository.js';
+import { listMailboxes, type MailboxRow } from './mailboxes.repository.js';
+import { hashInboundSecret } from './mailboxes.service.js';
+import type { ReplyTokens } from './outbound.tokens.js';
+
+/** Where a mail came in. */
+export interface InboundSource {
+  via: 'api' | 'smtp' | 'imap';
+  envelopeFrom?: string | undefined;
+  envelopeTo?: string[] | undefined;
+}
+
+/** What ingesting one mail did. */
+export interface IngestResult {
+  status: 'created' | 'replied' | 'noted' | 'duplicate' | 'ignored' | 'dropped' | 'quarantined';
+  ticketId: string | null;
+  ticketMessageId: string | null;
+  messageId: string | null;
+  decision: string;
+  quarantineId?: string;
+}
+
+export interface InboundContext {
+  database: Database;
+  storage: FileStorage;
+  store: EphemeralStore;
+  logger: Logger;
+  tokens: ReplyTokens;
+  tickets: Pick<TicketsModule, 'system' | 'tickets'>;
+  maxAttachmentBytes: number;
+  /** Mails per sender and mailbox in `rateWindowMs` before the rest waits in quarantine. */
+  rateLimit?: { max: number; windowMs: number };
+}
+
+const DEFAULT_RATE = { max: 20, windowMs: 10 * 60_000 };
+const MAX_ATTEMPTS = 3;
+
+/** The plan was made on a ticket that changed before the writing transaction locked it. */
+class StalePlan extends Error {}
+
+type Target =
+  | { kind: 'ticket'; ticketId: string; decision: string }
+  | { kind: 'new'; decision: string; followUpOf?: string };
+
+/**
+ * Inbound mail, whatever door it came through: parse, classify, dedupe by Message-ID,
+ * thread onto a ticket or open one, through the tickets module. Nothing is lost: a mail
+ * that cannot be ingested is kept in quarantine with its raw bytes.
+ */
+export class InboundMailService {
+  constructor(private readonly context: InboundContext) {}
+
+  /** Ingests one raw mail for a mailbox. Never throws for a bad mail; quarantines it. */
+  async ingest(mailbox: MailboxRow, raw: Buffer, source: InboundSource): Promise<IngestResult> {
+    let parsed: ParsedEmail;
+    try {
+      parsed = await parseEmail(raw, { maxAttachmentBytes: this.context.maxAttachmentBytes });
+    } catch (error) {
+      // The HTTP caller still holds the mail and learns it sent something else; SMTP and
+      // IMAP mail is ours to keep.
+      if (error instanceof UnparseableEmail && source.via === 'api')
+        throw new AppError('BAD_REQUEST', 'The body is not an e-mail message (message/rfc822)');
+      return this.quarantine(mailbox, raw, source, 'unparseable', error);
+    }
+    try {
+      return await this.process(mailbox, raw, parsed, source, { release: false });
+    } catch (error) {
+      return this.quarantine(mailbox, raw, source, 'error', error);
+    }
+  }
+
+  private async process(
+    mailbox: MailboxRow,
+    raw: Buffer,
+    parsed: ParsedEmail,
+    source: InboundSource,
+    options: { release: boolean },
+  ): Promise<IngestResult> {
+    const orgId = mailbox.orgId;
+    const classification = classifyEmail(parsed);
+    if (classification.kind === 'spam' && !options.release)
+      return this.quarantine(mailbox, raw, source, 'spam', classification.reason);
+    const sender = mailbox.googleGroup ? realSender(parsed) : (parsed.from ?? { address: '', name: '' });
+    const senderAddress = (sender.address || source.envelopeFrom || '').toLowerCase();
+    if (!senderAddress) throw new Error('The mail has no sender address (From)');
+    // Mail without a Message-ID gets one from its bytes, so the same mail delivered twice is one.
+    const messageId =
+      parsed.messageId ??
+      `<${createHash('sha256').update(raw).digest('hex').slice(0, 40)}@switchboard.invalid>`;
+    const known = await this.context.database.withOrg(orgId, async (tx) => {
+      const first = await repo.findMessage(tx, orgId, messageId);
+      if (first) return duplicateOf(first);
+      if (await repo.isOwnMessage(tx, orgId, messageId)) return ignored(messageId, 'our own outgoing mail');
+      const ours = (await listMailboxes(tx, orgId)).flatMap((row) => [row.address, row.outboundFromAddress]);
+      if (ours.includes(senderAddress))
+        return ignored(messageId, `sent from our own mailbox ${senderAddress}`);
+      return undefined;
+    });
+    if (known) return known;
+    if (!options.release && (await this.overRate(mailbox, senderAddress)))
+      return this.quarantine(
+        mailbox,
+        raw,
+        source,
+        'rate_limited',
+        `more than the limit from ${senderAddress}`,
+      );
+
+    const rawStorageKey = `email/${orgId}/${newId()}.eml`;
+    await this.context.storage.put(rawStorageKey, raw, { contentType: 'message/rfc822' });
+    const keys = threadingKeys(parsed, { replyDomain: domainOf(mailbox.address) });
+    const body = replyText(parsed.text).reply.trim() || parsed.text.trim();
+    const attachments = parsed.attachments
+      .filter((attachment) => !attachment.inline || !attachment.contentId)
+      .map((attachment) => ({
+        fileName: attachment.name,
+        contentType: attachment.contentType,
+        content: attachment.content,
+      }));
+    const system = this.context.tickets.system;
+
+    for (let attempt = 1; ; attempt++) {
+      const target = await this.context.database.withOrg(orgId, (tx) =>
+        this.thread(tx, orgId, parsed, keys, senderAddress, classification.kind),
+      );
+      const isNormal = classification.kind !== 'auto_reply' && classification.kind !== 'bounce';
+      const plan = await this.context.database.withOrg(orgId, async (tx) => {
+        const ticket = target.kind === 'ticket' ? await system.find(tx, orgId, target.ticketId) : undefined;
+        const needsTicket = isNormal && (!ticket || isFinished(ticket, mailbox));
+        return { needsTicket, followUpOf: ticket && needsTicket ? ticket : undefined };
+      });
+      const number = plan.needsTicket ? await this.context.tickets.tickets.nextNumber(orgId) : undefined;
+      try {
+        return await this.context.database.withOrg(orgId, async (tx) => {
+          const claimed = await repo.claimMessage(tx, {
+            orgId,
+            messageId,
+            direction: 'in',
+            mailboxId: mailbox.id,
+            fromAddress: senderAddress,
+            subject: parsed.subject.slice(0, 1000),
+            decision: target.decision,
+            kind: classification.kind,
+            rawStorageKey,
+          });
+          if (!claimed) return duplicateOf((await repo.findMessage(tx, orgId, messageId))!);
+          const ticket =
+            target.kind === 'ticket'
+              ? await system.find(tx, orgId, target.ticketId, { lock: true })
+              : undefined;
+          const record = async (result: Omit<IngestResult, 'messageId'>) => {
+            await repo.updateMessage(tx, claimed.id, {
+              ticketId: result.ticketId,
+              ticketMessageId: result.ticketMessageId,
+              decision: result.decision,
+            });
+            this.context.logger.info(
+              { mailboxId: mailbox.id, messageId, via: source.via, ...result },
+              'inbound mail ingested',
+            );
+            return { ...result, messageId };
+          };
+
+          if (!isNormal) {
+            if (!ticket)
+              return record({
+                status: 'dropped',
+                ticketId: null,
+                ticketMessageId: null,
+                decision: `${classification.kind === 'bounce' ? 'bounce' : 'auto-reply'} matched no ticket: dropped`,
+              });
+            const note = await system.email.addNote(tx, ticket, {
+              body: noteText(classification, parsed, senderAddress),
+              data: {
+                email: classification.kind,
+                ...(classification.failedRecipient
+                  ? { failedRecipient: classification.failedRecipient }
+                  : {}),
+              },
+            });
+            return record({
+              status: 'noted',
+              ticketId: ticket.id,
+              ticketMessageId: note.id,
+              decision: target.decision,
+            });
+          }
+
+          const author = await ensureRequester(tx, orgId, senderAddress, sender.name);
+          const finished = !ticket || isFinished(ticket, mailbox);
+          if (finished !== plan.needsTicket || (ticket && finished && plan.followUpOf?.id !== ticket.id))
+            throw new StalePlan();
+          if (ticket && !finished) {
+            const added = await system.email.addMessage(tx, ticket, { author, body, attachments });
+            return record({
+              status: 'replied',
+              ticketId: ticket.id,
+              ticketMessageId: added.message.id,
+              decision: target.decision,
+            });
+          }
+          const created = await system.email.createTicket(tx, {
+            orgId,
+            number: number!,
+            requester: author,
+            teamId: mailbox.teamId,
+            title: parsed.subject,
+            description: body,
+            attachments,
+            followUpOf: ticket,
+            data: { mailboxId: mailbox.id, messageId },
+          });
+          return record({
+            status: 'created',
+            ticketId: created.ticket.id,
+            ticketMessageId: created.messageId,
+            decision: ticket
+              ? `${target.decision}; ticket ${ticket.status}: new follow-up ticket`
+              : target.decision,
+          });
+        });
+      } catch (error) {
+        if (!(error instanceof StalePlan) || attempt >= MAX_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  /**
+   * The ticket a mail belongs to, checked in this order: In-Reply-To and References against
+   * every Message-ID of the organisation (sent or received); a valid reply token; a ticket
+   * number in the subject, only when the sender takes part in that ticket; else a new ticket.
+   */
+  private async thread(
+    tx: Executor,
+    orgId: string,
+    parsed: ParsedEmail,
+    keys: ReturnType<typeof threadingKeys>,
+    senderAddress: string,
+    kind: string,
+  ): Promise<Target> {
+    const system = this.context.tickets.system;
+    // Bounces carry the original's headers in a part of their own.
+    const bounced = kind === 'bounce' ? originalMessageIds(parsed) : [];
+    const candidates = [
+      ...(keys.inReplyTo ? [{ id: keys.inReplyTo, header: 'In-Reply-To' }] : []),
+      ...[...keys.references].reverse().map((id) => ({ id, header: 'References' })),
+      ...bounced.map((id) => ({ id, header: 'the bounced message' })),
+    ];
+    const owners = await repo.ticketsOfMessageIds(
+      tx,
+      orgId,
+      candidates.map((candidate) => candidate.id),
+    );
+    for (const candidate of candidates) {
+      const ticketId = owners.get(candidate.id);
+      if (ticketId && (await system.find(tx, orgId, ticketId)))
+        return { kind: 'ticket', ticketId, decision: `matched ${candidate.header} ${candidate.id}` };
+    }
+    if (keys.replyToken) {
+      const ticketId = this.context.tokens.verify(orgId, keys.replyToken);
+      if (ticketId && (await system.find(tx, orgId, ticketId)))
+        return { kind: 'ticket', ticketId, decision: 'reply token' };
+    }
+    if (keys.subjectTicketNumber) {
+      const ticket = await system.email.findByNumber(tx, orgId, keys.subjectTicketNumber);
+      const [user] = await directory.usersByEmail(tx, orgId, [senderAddress]);
+      if (ticket && user && (await system.email.isParticipant(tx, ticket, user.id)))
+        return {
+          kind: 'ticket',
+          ticketId: ticket.id,
+          decision: `subject number ${ticket.number}, sender is a participant`,
+        };
+      return {
+        kind: 'new',
+        decision: `new ticket (subject number ${keys.subjectTicketNumber} ignored: sender is not a participant)`,
+      };
+    }
+    return { kind: 'new', decision: 'new ticket' };
+  }
+
+  private async overRate(mailbox: MailboxRow, sender: string): Promise<boolean> {
+    const { max, windowMs } = this.context.rateLimit ?? DEFAULT_RATE;
+    const count = await this.context.store.increment(`email:inbound:${mailbox.id}:${sender}`, windowMs);
+    return count > max;
+  }
+
+  /** Keeps a mail that could not be ingested, with its raw bytes. */
+  private async quarantine(
+    mailbox: MailboxRow,
+    raw: Buffer,
+    source: InboundSource,
+    reason: string,
+    error: unknown,
+  ): Promise<IngestResult> {
+    const message = error instanceof Error ? error.message : String(error);
+    const rawStorageKey = `email/${mailbox.orgId}/quarantine/${newId()}.eml`;
+    await this.context.storage.put(rawStorageKey, raw, { contentType: 'message/rfc822' });
+    const row = await this.context.database.withOrg(mailbox.orgId, (tx) =>
+      repo.insertQuarantine(tx, {
+        orgId: mailbox.orgId,
+        mailboxId: mailbox.id,
+        reason,
+        error: message.slice(0, 4000),
+        rawStorageKey,
+        via: source.via,
+        envelopeFrom: source.envelopeFrom ?? null,
+      }),
+    );
+    const level = reason === 'error' || reason === 'unparseable' ? 'error' : 'warn';
+    this.context.logger[level](
+      {
+        mailboxId: mailbox.id,
+        quarantineId: row.id,
+        reason,
+        err: error instanceof Error ? error : undefined,
+      },
+      'inbound mail quarantined',
+    );
+    return {
+      status: 'quarantined',
+      ticketId: null,
+      ticketMessageId: null,
+      messageId: null,
+      decision: `quarantined: ${reason}`,
+      quarantineId: row.id,
+    };
+  }
+
+  /** Quarantined mail of the admin's organisation, newest first. */
+  async listQuarantine(actor: Actor, status?: repo.QuarantineRow['status']) {
+    requireSettings(actor);
+    const rows = await this.context.database.withOrg(actor.orgId, (tx) =>
+      repo.listQuarantine(tx, actor.orgId, status),
+    );
+    return { data: rows.map(presentQuarantine) };
+  }
+
+  /**
+   * Ingests a held mail again, as released by an admin: spam and rate checks are skipped.
+   * Still failing answers 422 with the error, and the mail stays held.
+   */
+  async retryQuarantine(actor: Actor, id: string) {
+    requireSettings(actor);
+    const { row, mailbox } = await this.heldMail(actor, id);
+    const raw = await readAll(await this.context.storage.get(row.rawStorageKey));
+    let result: IngestResult;
+    try {
+      const parsed = await parseEmail(raw, { maxAttachmentBytes: this.context.maxAttachmentBytes });
+      result = await this.process(
+        mailbox,
+        raw,
+        parsed,
+        { via: (row.via ?? 'api') as InboundSource['via'] },
+        { release: true },
+      );
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      await this.context.database.withOrg(actor.orgId, (tx) =>
+        repo.updateQuarantine(tx, row.id, { error: message }),
+      );
+      throw new AppError('UNPROCESSABLE', 'The mail still cannot be ingested', {
+        details: { error: message },
+      });
+    }
+    await this.context.database.withOrg(actor.orgId, (tx) =>
+      repo.updateQuarantine(tx, row.id, { status: 'retried', resolvedAt: new Date() }),
+    );
+    return { ...result, quarantineId: row.id };
+  }
+
+  async discardQuarantine(actor: Actor, id: string) {
+    requireSettings(actor);
+    const { row } = await this.heldMail(actor, id);
+    const updated = { ...row, status: 'discarded' as const, resolvedAt: new Date() };
+    await this.context.database.withOrg(actor.orgId, (tx) =>
+      repo.updateQuarantine(tx, row.id, { status: updated.status, resolvedAt: updated.resolvedAt }),
+    );
+    return presentQuarantine(updated);
+  }
+
+  private async heldMail(actor: Actor, id: string) {
+    return this.context.database.withOrg(actor.orgId, async (tx) => {
+      const row = await repo.findQuarantine(tx, actor.orgId, id);
+      if (!row) throw notFound('Quarantined mail');
+      if (row.status !== 'held')
+        throw new AppError('CONFLICT', `The mail was already ${row.status}`, {
+          details: { status: row.status },
+        });
+      const mailbox = (await listMailboxes(tx, actor.orgId)).find(
+        (candidate) => candidate.id === row.mailboxId,
+      );
+      if (!mailbox) throw new AppError('CONFLICT', 'The mailbox of this mail was deleted');
+      return { row, mailbox };
+    });
+  }
+}
+
+function requireSettings(actor: Actor): void {
+  if (!hasPermission(actor, 'admin:settings'))
+    throw new AppError('FORBIDDEN', 'Managing quarantined mail needs admin:settings');
+}
+
+/** A closed ticket, or a resolved one when the mailbox does not reopen: a reply starts anew. */
+function isFinished(ticket: TicketRow, mailbox: MailboxRow): boolean {
+  return ticket.status === 'closed' || (ticket.status === 'resolved' && !mailbox.reopenResolved);
+}
+
+function duplicateOf(first: repo.EmailMessageRow): IngestResult {
+  return {
+    status: 'duplicate',
+    ticketId: first.ticketId,
+    ticketMessageId: first.ticketMessageId,
+    messageId: first.messageId,
+    decision: first.direction === 'out' ? 'our own outgoing mail' : first.decision,
+  };
+}
+
+function ignored(messageId: string, why: string): IngestResult {
+  return { status: 'ignored', ticketId: null, ticketMessageId: null, messageId, decision: `ignored: ${why}` };
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1);
+}
+
+const MESSAGE_ID_HEADER = /^message-id:\s*(.+)$/gim;
+
+/** Message-IDs of the original mail quoted in a bounce (headers part, attached mail or body). */
+function originalMessageIds(parsed: ParsedEmail): string[] {
+  const texts = [
+    parsed.text,
+    ...parsed.attachments
+      .filter((part) => part.contentType === 'message/rfc822' || part.contentType === 'text/rfc822-headers')
+      .map((part) => part.content.toString('utf8')),
+  ];
+  return texts.flatMap((text) =>
+    [...text.matchAll(MESSAGE_ID_HEADER)].flatMap((match) => messageIdsOf(match[1]!)),
+  );
+}
+
+function noteText(
+  classification: ReturnType<typeof classifyEmail>,
+  parsed: ParsedEmail,
+  sender: string,
+): string {
+  if (classification.kind === 'bounce')
+    return [
+      `Mail delivery failed${classification.failedRecipient ? ` to ${classification.failedRecipient}` : ''}.`,
+      `Reported by ${sender}: ${parsed.subject || '(no subject)'} (${classification.reason})`,
+    ].join('\n');
+  return [`Automatic reply from ${sender}: ${parsed.subject || '(no subject)'}`, '', parsed.text.trim()].join(
+    '\n',
+  );
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks);
+}
+
+export function presentQuarantine(row: repo.QuarantineRow) {
+  return {
+    id: row.id,
+    mailboxId: row.mailboxId,
+    reason: row.reason,
+    error: row.error,
+    via: row.via,
+    envelopeFrom: row.envelopeFrom,
+    status: row.status,
+    receivedAt: row.receivedAt.toISOString(),
+    resolvedAt: row.resolvedAt?.toISOString() ?? null,
+  };
+}
+
+/**
+ * The HTTP door's authentication: the mailbox (any organisation) whose inbound secret this
+ * is. An unknown mailbox and a wrong secret look the same (401).
+ */
+export async function authenticateInbound(
+  database: Database,
+  mailboxId: string,
+  secret: string | undefined,
+): Promise<MailboxRow> {
+  const mailbox = await database.transaction((tx) => repo.mailboxById(tx, mailboxId));
+  const given = Buffer.from(hashInboundSecret(secret ?? ''));
+  const expected = Buffer.from(mailbox?.inboundSecretHash ?? '');
+  if (!mailbox || !secret || given.length !== expected.length || !timingSafeEqual(given, expected))
+    throw new AppError('UNAUTHENTICATED', 'Unknown mailbox or wrong inbound secret');
+  return mailbox;
+}
