@@ -27,6 +27,8 @@ export function createDomain(platform: Platform): Domain {
   // Escalations reassign breached tickets to the senior agent automatic assignment picks.
   const sla = createSlaModule(platform, tickets, assignment.pickSenior);
   const email = createEmailModule(platform, tickets);
+  // The ticket view shows what was kept of received mail (sender, threading decision, raw .eml).
+  tickets.setMailSource(email.inbound);
   const surveys = createSurveysModule(platform, tickets, email);
   const start = async () => {
     await Promise.all([sla.admin.start(), assignment.start()]);

@@ -95,6 +95,27 @@ export const emailDeliveries = pgTable(
   ],
 ).enableRLS();
 
+/**
+ * An organisation's own wording of a kind of mail (the built-in default applies without a
+ * row). Restricted mustache: plain `{{variables}}` only, checked on save.
+ */
+export const emailTemplates = pgTable(
+  'email_templates',
+  {
+    id: primaryId(),
+    orgId: orgRef(),
+    kind: text('kind', { enum: DELIVERY_KINDS }).notNull(),
+    subject: text('subject').notNull(),
+    text: text('text').notNull(),
+    html: text('html'),
+    updatedAt: at('updated_at')
+      .notNull()
+      .defaultNow()
+      .$onUpdateFn(() => new Date()),
+  },
+  (table) => [uniqueIndex('email_templates_org_kind_key').on(table.orgId, table.kind), tenantPolicy()],
+).enableRLS();
+
 export const EMAIL_DIRECTIONS = ['in', 'out'] as const;
 export const EMAIL_KINDS = ['normal', 'auto_reply', 'bounce', 'spam'] as const;
 export const QUARANTINE_STATUSES = ['held', 'retried', 'discarded'] as const;

@@ -24,6 +24,26 @@ export async function findMessage(tx: Executor, orgId: string, messageId: string
   return row;
 }
 
+/** Received mail by Message-ID (the unique index), for the ticket view. */
+export function receivedMessages(tx: Executor, orgId: string, messageIds: readonly string[]) {
+  if (messageIds.length === 0) return Promise.resolve([]);
+  return tx
+    .select({
+      messageId: emailMessages.messageId,
+      fromAddress: emailMessages.fromAddress,
+      decision: emailMessages.decision,
+      rawStorageKey: emailMessages.rawStorageKey,
+    })
+    .from(emailMessages)
+    .where(
+      and(
+        eq(emailMessages.orgId, orgId),
+        eq(emailMessages.direction, 'in'),
+        inArray(emailMessages.messageId, [...new Set(messageIds)]),
+      ),
+    );
+}
+
 export async function updateMessage(tx: Executor, id: string, values: Partial<EmailMessageInsert>) {
   await tx.update(emailMessages).set(values).where(eq(emailMessages.id, id));
 }

@@ -7,11 +7,12 @@ import { AppError, notFound } from '../../platform/http/app-error.js';
 import type { EphemeralStore } from '../../platform/pubsub/pubsub.port.js';
 import type { FileStorage } from '../../platform/storage/storage.port.js';
 import { type Actor, directory, ensureRequester, hasPermission } from '../identity/index.js';
-import type { TicketRow, TicketsModule } from '../tickets/index.js';
+import type { EmailMessageView, MessageMail, TicketRow, TicketsModule } from '../tickets/index.js';
 import { classifyEmail } from './email.classify.js';
 import { realSender } from './email.groups.js';
 import { messageIdsOf, type ParsedEmail, parseEmail, UnparseableEmail } from './email.parse.js';
 import { replyText } from './email.reply.js';
+import { sanitizeEmailHtml } from './email.sanitize.js';
 import { threadingKeys } from './email.threading.js';
 import * as repo from './inbound.repository.js';
 import { listMailboxes, type MailboxRow } from './mailboxes.repository.js';
@@ -124,14 +125,24 @@ export class InboundMailService {
     const rawStorageKey = `email/${orgId}/${newId()}.eml`;
     await this.context.storage.put(rawStorageKey, raw, { contentType: 'message/rfc822' });
     const keys = threadingKeys(parsed, { replyDomain: domainOf(mailbox.address) });
-    const body = replyText(parsed.text).reply.trim() || parsed.text.trim();
+    const parts = replyText(parsed.text);
+    const body = parts.reply.trim() || parsed.text.trim();
+    const html = parsed.html;
+    // Inline (cid:) parts matter only to the HTML view, which shows them from the stored files.
     const attachments = parsed.attachments
-      .filter((attachment) => !attachment.inline || !attachment.contentId)
+      .filter((attachment) => html !== null || !attachment.inline || !attachment.contentId)
       .map((attachment) => ({
         fileName: attachment.name,
         contentType: attachment.contentType,
         content: attachment.content,
+        contentId: attachment.inline ? attachment.contentId : null,
       }));
+    const mail: EmailMessageView = {
+      messageId,
+      quoted: parts.quoted,
+      // Sanitized once more with the stored parts' URLs: parsing kept only known cid: links.
+      html: html === null ? null : (inlineImages) => sanitizeEmailHtml(html, { inlineImages }),
+    };
     const system = this.context.tickets.system;
 
     for (let attempt = 1; ; attempt++) {
@@ -186,6 +197,7 @@ export class InboundMailService {
               });
             const note = await system.email.addNote(tx, ticket, {
               body: noteText(classification, parsed, senderAddress),
+              mail,
               data: {
                 email: classification.kind,
                 ...(classification.failedRecipient
@@ -206,7 +218,7 @@ export class InboundMailService {
           if (finished !== plan.needsTicket || (ticket && finished && plan.followUpOf?.id !== ticket.id))
             throw new StalePlan();
           if (ticket && !finished) {
-            const added = await system.email.addMessage(tx, ticket, { author, body, attachments });
+            const added = await system.email.addMessage(tx, ticket, { author, body, attachments, mail });
             return record({
               status: 'replied',
               ticketId: ticket.id,
@@ -224,6 +236,7 @@ export class InboundMailService {
             attachments,
             followUpOf: ticket,
             data: { mailboxId: mailbox.id, messageId },
+            mail,
           });
           return record({
             status: 'created',
@@ -339,6 +352,25 @@ export class InboundMailService {
       decision: `quarantined: ${reason}`,
       quarantineId: row.id,
     };
+  }
+
+  /**
+   * What was kept of received mail, by Message-ID, for the ticket view (the tickets module's
+   * mail source): one statement for a whole conversation.
+   */
+  async receivedMail(tx: Executor, orgId: string, messageIds: readonly string[]) {
+    const rows = await repo.receivedMessages(tx, orgId, messageIds);
+    return new Map<string, MessageMail>(
+      rows.map((row) => [
+        row.messageId,
+        {
+          messageId: row.messageId,
+          from: row.fromAddress,
+          decision: row.decision,
+          rawStorageKey: row.rawStorageKey,
+        },
+      ]),
+    );
   }
 
   /** Quarantined mail of the admin's organisation, newest first. */

@@ -10,6 +10,8 @@ import type { FileStorage } from '../../platform/storage/storage.port.js';
 import type { TicketsModule } from '../tickets/index.js';
 import { inboundRoutes } from './inbound.routes.js';
 import { InboundMailService } from './inbound.service.js';
+import { mailTemplateRoutes } from './mail-templates.routes.js';
+import { MailTemplatesService } from './mail-templates.service.js';
 import { mailboxRoutes } from './mailboxes.routes.js';
 import { MailboxesService } from './mailboxes.service.js';
 import { defineOutboundJobs } from './outbound.jobs.js';
@@ -24,10 +26,15 @@ export * as emailTables from './email.table.js';
 export { SEND_MAIL_JOB, sendJobId } from './outbound.jobs.js';
 export { ReplyTokens } from './outbound.tokens.js';
 
-/** The email module: mailboxes and outbound mail (ticket acknowledgements and agent replies). */
+/**
+ * The email module: mailboxes, outbound mail (acknowledgements, agent replies, agent
+ * notifications) with per-organisation templates, and inbound mail.
+ */
 export interface EmailModule {
   mailboxes: MailboxesService;
   outbound: OutboundMailService;
+  /** The wording of every kind of mail: an organisation's templates or the defaults. */
+  templates: MailTemplatesService;
   /** Reply tokens of the Reply-To plus-addresses; the inbound side verifies them. */
   tokens: ReplyTokens;
   /** Inbound mail: ingestion (HTTP door, SMTP listener) and the quarantine. */
@@ -62,13 +69,18 @@ export function createEmailModule(
 ): EmailModule {
   const tokens = new ReplyTokens(replyTokenKey(platform.config));
   const mailboxes = new MailboxesService(platform.database);
+  const templates = new MailTemplatesService({
+    database: platform.database,
+    logger: platform.logger,
+    publicUrl: platform.config.publicUrl,
+  });
   const outbound = new OutboundMailService({
     database: platform.database,
     logger: platform.logger,
     mail: platform.mail,
     tokens,
-    publicUrl: platform.config.publicUrl,
     tickets,
+    templates,
   });
   const inbound = new InboundMailService({
     database: platform.database,
@@ -82,6 +94,7 @@ export function createEmailModule(
   return {
     mailboxes,
     outbound,
+    templates,
     tokens,
     inbound,
     defineJobs() {
@@ -90,6 +103,7 @@ export function createEmailModule(
     async register(app) {
       await app.register(mailboxRoutes, { prefix: '/api/v1', mailboxes });
       await app.register(outboundRoutes, { prefix: '/api/v1', outbound });
+      await app.register(mailTemplateRoutes, { prefix: '/api/v1', templates });
       const maxBytes = platform.config.inboundMailMaxBytes;
       await app.register(inboundRoutes, {
         prefix: '/api/v1',

@@ -2,7 +2,13 @@ import { z } from 'zod';
 import { EventEnvelope } from '../../platform/events/events.js';
 import type { EventSubscriptions } from '../../platform/events/outbox-relay.js';
 import type { JobQueue } from '../../platform/jobs/jobs.port.js';
-import { TicketCreated, TicketEventPayload, TicketMessageCreated } from '../tickets/index.js';
+import {
+  TicketAssigned,
+  TicketCreated,
+  TicketEscalated,
+  TicketEventPayload,
+  TicketMessageCreated,
+} from '../tickets/index.js';
 import type { OutboundMailService } from './outbound.service.js';
 
 export const PLAN_MAIL_JOB = 'email.plan';
@@ -16,8 +22,9 @@ export const SendMailPayload = z.object({ orgId: z.uuid(), deliveryId: z.uuid() 
 export const sendJobId = (deliveryId: string) => `email-send-${deliveryId}`;
 
 /**
- * The outbound jobs: `email.plan` listens to ticket events and stores the deliveries they
- * cause; `email.send` sends one stored delivery.
+ * The outbound jobs: `email.plan` listens to ticket events (new tickets, messages,
+ * assignments, escalations) and stores the deliveries they cause; `email.send` sends one
+ * stored delivery.
  */
 export function defineOutboundJobs(
   platform: { jobs: JobQueue; subscriptions: EventSubscriptions },
@@ -41,6 +48,8 @@ export function defineOutboundJobs(
   });
   platform.subscriptions.on(TicketCreated.name, PLAN_MAIL_JOB);
   platform.subscriptions.on(TicketMessageCreated.name, PLAN_MAIL_JOB);
+  platform.subscriptions.on(TicketAssigned.name, PLAN_MAIL_JOB);
+  platform.subscriptions.on(TicketEscalated.name, PLAN_MAIL_JOB);
 
   platform.jobs.define({
     name: SEND_MAIL_JOB,

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, ne, sql } from 'drizzle-orm';
 import { unionAll } from 'drizzle-orm/pg-core';
 import type { Executor } from '../../platform/db/database.js';
 import { emailDeliveries, emailMessages } from './email.table.js';
@@ -63,8 +63,14 @@ export function listDeliveries(tx: Executor, orgId: string, ticketId: string) {
  * The Message-IDs of a ticket's mail thread, oldest first: every mail we sent or queued
  * (failed ones never reached anyone) and every mail we received on it, in one `union all`
  * ordered by the same instant, so replies thread behind whichever message came last.
+ * `kinds` limits the sent mail to the kinds the recipient could have received.
  */
-export async function threadMessageIds(tx: Executor, orgId: string, ticketId: string): Promise<string[]> {
+export async function threadMessageIds(
+  tx: Executor,
+  orgId: string,
+  ticketId: string,
+  kinds?: readonly DeliveryRow['kind'][],
+): Promise<string[]> {
   const sent = tx
     .select({ messageId: emailDeliveries.messageId, at: emailDeliveries.queuedAt, id: emailDeliveries.id })
     .from(emailDeliveries)
@@ -73,6 +79,7 @@ export async function threadMessageIds(tx: Executor, orgId: string, ticketId: st
         eq(emailDeliveries.orgId, orgId),
         eq(emailDeliveries.ticketId, ticketId),
         ne(emailDeliveries.status, 'failed'),
+        kinds ? inArray(emailDeliveries.kind, [...kinds]) : undefined,
       ),
     );
   const received = tx

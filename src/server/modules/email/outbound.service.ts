@@ -12,21 +12,26 @@ import {
   type TicketRow,
   type TicketsModule,
 } from '../tickets/index.js';
+import type { MailKind } from './mail-templates.defaults.js';
+import type { MailTemplatesService, RenderedMail } from './mail-templates.service.js';
 import type { MailboxRow } from './mailboxes.repository.js';
 import { mailboxForTeam } from './mailboxes.repository.js';
+import { actorValues, agentMailKind, agentNotification, recipientValues } from './outbound.notifications.js';
 import * as repo from './outbound.repository.js';
 import type { ReplyTokens } from './outbound.tokens.js';
 
 /** RFC 5322 suggests trimming long References; keep the root and the latest ones. */
 const MAX_REFERENCES = 20;
+/** The kinds of mail a requester receives: with the mail received, a ticket's conversation. */
+const CONVERSATION_KINDS: readonly MailKind[] = ['ack', 'reply', 'csat'];
 
 export interface OutboundContext {
   database: Database;
   logger: Logger;
   mail: MailTransport;
   tokens: ReplyTokens;
-  publicUrl: string;
   tickets: Pick<TicketsModule, 'system' | 'tickets'>;
+  templates: MailTemplatesService;
 }
 
 type Planned = Pick<repo.DeliveryRow, 'id' | 'status'>;
@@ -51,38 +56,88 @@ export class OutboundMailService {
     const isAck = envelope.event === TicketCreated.name;
     const isReply =
       envelope.event === TicketMessageCreated.name && payload.data.byAgent === true && !payload.isInternal;
-    if (!isAck && !isReply) return [];
+    const notifies = agentMailKind(envelope, payload) !== undefined;
+    if (!isAck && !isReply && !notifies) return [];
     return this.context.database.withOrg(orgId, async (tx) => {
       const ticket = await this.context.tickets.system.find(tx, orgId, ticketId);
       if (!ticket) return [];
       const mailbox = await mailboxForTeam(tx, orgId, ticket.teamId);
       if (!mailbox) return [];
-      const requester = (await directory.users(tx, orgId, [ticket.requesterId])).get(ticket.requesterId);
-      if (!requester?.isActive) return [];
-      let body: string;
-      let ticketMessageId: string | null = null;
-      if (isAck) {
-        body = acknowledgement(ticket, this.context.publicUrl);
-      } else {
-        ticketMessageId = String(payload.data.messageId ?? '');
-        const message = ticketMessageId
-          ? await this.context.tickets.system.message(tx, orgId, ticket.id, ticketMessageId)
-          : undefined;
-        // Internal notes never leave, whatever the event said.
-        if (!message || message.isInternal || !message.byAgent) return [];
-        body = message.body;
+      const rows: repo.DeliveryRow[] = [];
+      if (isAck || isReply) {
+        const row = await this.planForRequester(tx, envelope, payload, ticket, mailbox);
+        if (row) rows.push(row);
       }
-      const row = await this.render(tx, {
-        ticket,
-        mailbox,
-        kind: isAck ? 'ack' : 'reply',
-        causeEventId: envelope.id,
-        ticketMessageId,
-        to: requester.email.toLowerCase(),
-        body,
-      });
-      return row.status === 'queued' ? [{ id: row.id, status: row.status }] : [];
+      if (notifies) rows.push(...(await this.planForAgents(tx, envelope, payload, ticket, mailbox)));
+      return rows.filter((row) => row.status === 'queued').map((row) => ({ id: row.id, status: row.status }));
     });
+  }
+
+  /** The acknowledgement of a new ticket, or an agent's public reply, to the requester. */
+  private async planForRequester(
+    tx: Executor,
+    envelope: EventEnvelope,
+    payload: TicketEventPayload,
+    ticket: TicketRow,
+    mailbox: MailboxRow,
+  ) {
+    const orgId = ticket.orgId;
+    const requester = (await directory.users(tx, orgId, [ticket.requesterId])).get(ticket.requesterId);
+    if (!requester?.isActive) return undefined;
+    const values = this.context.templates.ticketValues(ticket, requester);
+    let ticketMessageId: string | null = null;
+    const kind = envelope.event === TicketCreated.name ? 'ack' : 'reply';
+    if (kind === 'reply') {
+      ticketMessageId = String(payload.data.messageId ?? '');
+      const message = ticketMessageId
+        ? await this.context.tickets.system.message(tx, orgId, ticket.id, ticketMessageId)
+        : undefined;
+      // Internal notes never leave, whatever the event said.
+      if (!message || message.isInternal || !message.byAgent) return undefined;
+      Object.assign(values, await actorValues(tx, orgId, message.authorId), { 'message.body': message.body });
+    }
+    return this.store(tx, {
+      ticket,
+      mailbox,
+      kind,
+      causeEventId: envelope.id,
+      ticketMessageId,
+      to: requester.email.toLowerCase(),
+      mail: await this.context.templates.render(tx, orgId, kind, values),
+    });
+  }
+
+  /** Assignment, mention and escalation mail, one per agent (never to requesters). */
+  private async planForAgents(
+    tx: Executor,
+    envelope: EventEnvelope,
+    payload: TicketEventPayload,
+    ticket: TicketRow,
+    mailbox: MailboxRow,
+  ): Promise<repo.DeliveryRow[]> {
+    const notification = await agentNotification(tx, this.context.tickets, envelope, payload, ticket);
+    if (!notification) return [];
+    const requester = (await directory.users(tx, ticket.orgId, [ticket.requesterId])).get(ticket.requesterId);
+    const base = {
+      ...this.context.templates.ticketValues(ticket, requester ?? { name: '', email: '' }),
+      ...notification.values,
+    };
+    const rows: repo.DeliveryRow[] = [];
+    for (const recipient of notification.recipients) {
+      const values = { ...base, ...recipientValues(recipient) };
+      rows.push(
+        await this.store(tx, {
+          ticket,
+          mailbox,
+          kind: notification.kind,
+          causeEventId: envelope.id,
+          ticketMessageId: notification.ticketMessageId,
+          to: recipient.email.toLowerCase(),
+          mail: await this.context.templates.render(tx, ticket.orgId, notification.kind, values),
+        }),
+      );
+    }
+    return rows;
   }
 
   /**
@@ -133,28 +188,29 @@ export class OutboundMailService {
 
   /**
    * Plans a mail to a ticket's requester for another module (satisfaction surveys), in the
-   * caller's transaction, threaded and from the same mailbox as the ticket's other mail.
+   * caller's transaction, threaded and from the same mailbox as the ticket's other mail,
+   * rendered with the organisation's template of `kind` (`values` adds to `ticket.*`, `requester.*`).
    * Undefined when the organisation has no mailbox or the requester is gone. Planning the same
    * (kind, cause) twice returns the first row; the caller enqueues `email.send` for it while queued.
    */
   async planTicketMail(
     tx: Executor,
     ticket: TicketRow,
-    input: { kind: repo.DeliveryRow['kind']; causeEventId: string; body: string; html?: string },
+    input: { kind: MailKind; causeEventId: string; values: Record<string, string> },
   ): Promise<repo.DeliveryRow | undefined> {
     const mailbox = await mailboxForTeam(tx, ticket.orgId, ticket.teamId);
     if (!mailbox) return undefined;
     const requester = (await directory.users(tx, ticket.orgId, [ticket.requesterId])).get(ticket.requesterId);
     if (!requester?.isActive) return undefined;
-    return this.render(tx, {
+    const values = { ...this.context.templates.ticketValues(ticket, requester), ...input.values };
+    return this.store(tx, {
       ticket,
       mailbox,
       kind: input.kind,
       causeEventId: input.causeEventId,
       ticketMessageId: null,
       to: requester.email.toLowerCase(),
-      body: input.body,
-      html: input.html ?? null,
+      mail: await this.context.templates.render(tx, ticket.orgId, input.kind, values),
     });
   }
 
@@ -171,22 +227,26 @@ export class OutboundMailService {
     return { data: rows.map(presentDelivery) };
   }
 
-  private async render(
+  /**
+   * Stores a rendered mail, threaded on the ticket's conversation: the mail a requester gets
+   * and the mail received. Agent notifications are left out of it, so no mail names another
+   * recipient's notification in In-Reply-To or References.
+   */
+  private async store(
     tx: Executor,
     input: {
       ticket: TicketRow;
       mailbox: MailboxRow;
-      kind: repo.DeliveryRow['kind'];
+      kind: MailKind;
       causeEventId: string;
       ticketMessageId: string | null;
       to: string;
-      body: string;
-      html?: string | null;
+      mail: RenderedMail;
     },
   ) {
-    const { ticket, mailbox } = input;
+    const { ticket, mailbox, mail } = input;
     const [local, domain] = splitAddress(mailbox.address);
-    const thread = await repo.threadMessageIds(tx, ticket.orgId, ticket.id);
+    const thread = await repo.threadMessageIds(tx, ticket.orgId, ticket.id, CONVERSATION_KINDS);
     const references =
       thread.length > MAX_REFERENCES ? [thread[0]!, ...thread.slice(-(MAX_REFERENCES - 1))] : thread;
     return repo.insertDelivery(tx, {
@@ -203,9 +263,9 @@ export class OutboundMailService {
       fromAddress: mailbox.outboundFromAddress ?? mailbox.address,
       replyTo: `${local}+t-${this.context.tokens.issue(ticket.orgId, ticket.id)}@${domain}`,
       to: input.to,
-      subject: `[${ticket.number}] ${ticket.title}`,
-      bodyText: input.body,
-      bodyHtml: input.html ?? null,
+      subject: mail.subject,
+      bodyText: mail.text,
+      bodyHtml: mail.html,
     });
   }
 }
@@ -213,17 +273,6 @@ export class OutboundMailService {
 function splitAddress(address: string): [string, string] {
   const at = address.lastIndexOf('@');
   return [address.slice(0, at), address.slice(at + 1)];
-}
-
-function acknowledgement(ticket: TicketRow, publicUrl: string): string {
-  return [
-    'Hello,',
-    '',
-    `We have received your request and opened ticket ${ticket.number}: "${ticket.title}".`,
-    'Reply to this e-mail to add to it; keep the ticket number in the subject.',
-    '',
-    `Follow it at ${publicUrl}/tickets/${ticket.id}`,
-  ].join('\n');
 }
 
 export function presentDelivery(row: repo.DeliveryRow) {

@@ -1,4 +1,4 @@
-/** Mail bodies and the public pages of satisfaction surveys. Everything shown is escaped. */
+/** The survey mail's variables and the public pages of surveys. Everything shown is escaped. */
 
 const LABELS: Record<number, string> = {
   5: 'Very satisfied',
@@ -18,39 +18,18 @@ export function escapeHtml(text: string): string {
     .replaceAll("'", '&#39;');
 }
 
-export interface SurveyMailInput {
-  number: string;
-  title: string;
-  /** `{PUBLIC_URL}/csat/{token}`; each rating link adds `?rating=N`. */
-  link: string;
-  validDays: number;
-}
-
-export function surveyMailText(input: SurveyMailInput): string {
-  return [
-    'Hello,',
-    '',
-    `Your ticket ${input.number} ("${input.title}") has been resolved. How satisfied are you with our help?`,
-    '',
-    ...RATINGS.map((rating) => `  ${rating} - ${LABELS[rating]}: ${input.link}?rating=${rating}`),
-    '',
-    `One click records your answer; the page that opens lets you add a comment. The links work for ${input.validDays} days.`,
-  ].join('\n');
-}
-
-export function surveyMailHtml(input: SurveyMailInput): string {
-  const links = RATINGS.map(
-    (rating) =>
-      `<li><a href="${escapeHtml(`${input.link}?rating=${rating}`)}">${rating} &ndash; ${LABELS[rating]}</a></li>`,
-  ).join('');
-  return [
-    '<!doctype html><html><body>',
-    '<p>Hello,</p>',
-    `<p>Your ticket ${escapeHtml(input.number)} (&ldquo;${escapeHtml(input.title)}&rdquo;) has been resolved. How satisfied are you with our help?</p>`,
-    `<ul>${links}</ul>`,
-    `<p>One click records your answer; the page that opens lets you add a comment. The links work for ${input.validDays} days.</p>`,
-    '</body></html>',
-  ].join('\n');
+/**
+ * The survey's variables for the organisation's `csat` mail template: `link` is
+ * `{PUBLIC_URL}/csat/{token}`; each rating link adds `?rating=N`.
+ */
+export function surveyMailValues(link: string, validDays: number): Record<string, string> {
+  return {
+    'survey.url': link,
+    'survey.valid_days': String(validDays),
+    ...Object.fromEntries(
+      RATINGS.map((rating) => [`survey.rating_url_${rating}`, `${link}?rating=${rating}`]),
+    ),
+  };
 }
 
 /** What a survey page shows. */

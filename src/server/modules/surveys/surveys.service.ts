@@ -3,7 +3,7 @@ import { AppError, notFound } from '../../platform/http/app-error.js';
 import type { EmailModule } from '../email/index.js';
 import { type Actor, directory, hasPermission } from '../identity/index.js';
 import { DONE_STATUSES, type TicketsModule } from '../tickets/index.js';
-import { type SurveyPage, surveyMailHtml, surveyMailText } from './surveys.render.js';
+import { type SurveyPage, surveyMailValues } from './surveys.render.js';
 import * as repo from './surveys.repository.js';
 import { CSAT_COMMENT_MAX } from './surveys.table.js';
 import type { SurveyTokens } from './surveys.tokens.js';
@@ -68,17 +68,10 @@ export class SurveysService {
       }
       const sentAt = this.now();
       const token = this.context.tokens.issue(orgId, ticketId, new Date(sentAt.getTime() + WINDOW_MS));
-      const mail = {
-        number: ticket.number,
-        title: ticket.title,
-        link: `${this.context.publicUrl}/csat/${token}`,
-        validDays: SURVEY_WINDOW_DAYS,
-      };
       const delivery = await this.context.email.outbound.planTicketMail(tx, ticket, {
         kind: 'csat',
         causeEventId: `csat-${ticketId}`,
-        body: surveyMailText(mail),
-        html: surveyMailHtml(mail),
+        values: surveyMailValues(`${this.context.publicUrl}/csat/${token}`, SURVEY_WINDOW_DAYS),
       });
       if (!delivery) return undefined;
       await repo.insertSurvey(tx, {

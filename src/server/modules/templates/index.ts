@@ -5,6 +5,9 @@ import type { TicketsModule } from '../tickets/index.js';
 import { templateRoutes } from './templates.routes.js';
 import { CannedResponsesService, MacrosService, type TemplatesContext } from './templates.service.js';
 
+/** The restricted mustache of canned responses, for other templated text (mail). */
+export { assertValidTemplate, renderVariables, templateProblems } from './render.js';
+
 /** The templates module: canned responses and macros. */
 export interface TemplatesModule {
   cannedResponses: CannedResponsesService;

@@ -38,18 +38,25 @@ export interface TemplateProblems {
  * are allowed: sections, inverted sections, partials, comments, delimiter changes and
  * triple mustaches are refused, so a template can do nothing but insert known values.
  */
-export function templateProblems(text: string): TemplateProblems | undefined {
+export function templateProblems(
+  text: string,
+  known: ReadonlySet<string> = KNOWN,
+): TemplateProblems | undefined {
   const parsed = parse(text);
-  return Array.isArray(parsed) ? tokenProblems(parsed, text) : parsed;
+  return Array.isArray(parsed) ? tokenProblems(parsed, text, known) : parsed;
 }
 
-function tokenProblems(tokens: readonly Token[], text: string): TemplateProblems | undefined {
+function tokenProblems(
+  tokens: readonly Token[],
+  text: string,
+  known: ReadonlySet<string>,
+): TemplateProblems | undefined {
   const unknown = new Set<string>();
   const unsupported = new Set<string>();
   for (const [type, value, start, end] of tokens) {
     if (type === 'text') continue;
     if (type === 'name') {
-      if (!KNOWN.has(value)) unknown.add(value);
+      if (!known.has(value)) unknown.add(value);
     } else {
       unsupported.add(text.slice(start, end));
     }
@@ -62,12 +69,16 @@ function tokenProblems(tokens: readonly Token[], text: string): TemplateProblems
 }
 
 /** Throws a 422 naming `field` when the template has problems. */
-export function assertValidTemplate(text: string, field: string): void {
-  const problems = templateProblems(text);
-  if (problems) throw invalidTemplate(problems, field);
+export function assertValidTemplate(
+  text: string,
+  field: string,
+  allowed: readonly string[] = TEMPLATE_VARIABLES,
+): void {
+  const problems = templateProblems(text, allowed === TEMPLATE_VARIABLES ? KNOWN : new Set(allowed));
+  if (problems) throw invalidTemplate(problems, field, allowed);
 }
 
-function invalidTemplate(problems: TemplateProblems, field: string): AppError {
+function invalidTemplate(problems: TemplateProblems, field: string, allowed: readonly string[]): AppError {
   const parts = [
     problems.syntax,
     problems.unknownVariables &&
@@ -76,7 +87,7 @@ function invalidTemplate(problems: TemplateProblems, field: string): AppError {
       `only {{variable}} tags are allowed, not ${problems.unsupportedTags.join(', ')}`,
   ].filter(Boolean);
   return new AppError('UNPROCESSABLE', `Invalid template in ${field}: ${parts.join('; ')}`, {
-    details: { field, ...problems, allowedVariables: TEMPLATE_VARIABLES },
+    details: { field, ...problems, allowedVariables: allowed },
   });
 }
 
@@ -90,6 +101,14 @@ export function renderTemplate(text: string, context: TicketRenderContext, publi
   assertValidTemplate(text, 'template');
   // Plain data only: a function in the view would be called as a mustache lambda.
   return writer.render(text, viewOf(context, publicUrl), {}, { escape: String });
+}
+
+/**
+ * Renders a template checked with `assertValidTemplate` against plain data (other templated
+ * text, such as mail, has its own variables); `escapeValue` is applied to every value.
+ */
+export function renderVariables(text: string, view: object, escapeValue: (value: string) => string): string {
+  return writer.render(text, view, {}, { escape: escapeValue });
 }
 
 function parse(text: string): Token[] | TemplateProblems {

@@ -13,6 +13,11 @@ const CONTENT_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
 const UNSAFE_NAME = /[\u0000-\u001f\u007f/\\:*?"<>|]+/g;
 
+/** The download route of an attachment (`GET /api/v1/attachments/:id`), as links in content use it. */
+export function attachmentUrl(id: string): string {
+  return `/api/v1/attachments/${id}`;
+}
+
 /** A file name safe to store and to send back in Content-Disposition. */
 export function safeFileName(name: string | undefined): string {
   const base = (name ?? '').split(/[/\\]/).pop() ?? '';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { newId } from '../../platform/db/columns.js';
 import type { Executor } from '../../platform/db/database.js';
 import { type Actor, ROLE_PERMISSIONS, type Role } from '../identity/index.js';
-import { safeContentType, safeFileName } from './attachments.service.js';
+import { attachmentUrl, safeContentType, safeFileName } from './attachments.service.js';
 import { MessagesService } from './messages.service.js';
 import { type ChangeOrigin, recordTicketChanges, type TicketsContext } from './tickets.context.js';
 import * as repo from './tickets.repository.js';
@@ -14,7 +14,27 @@ export interface EmailAttachmentInput {
   fileName: string;
   contentType: string;
   content: Buffer;
+  /** Content-ID of an inline part the mail's HTML shows as `cid:` (without angle brackets). */
+  contentId?: string | null;
 }
+
+/** What a mail shows besides its reply text, kept on the message it becomes. */
+export interface EmailMessageView {
+  /** The mail's Message-ID: the key of its record in the email module (sender, raw .eml). */
+  messageId: string;
+  /** The history and signature cut from the reply text. */
+  quoted: string;
+  /**
+   * The mail's sanitized HTML, given the download URL of each stored part by Content-ID (the
+   * URLs exist only once the parts are stored); null for plain-text mail.
+   */
+  html: ((inlineImages: Map<string, string>) => string) | null;
+}
+
+// Past these the view keeps nothing (HTML, since cutting it breaks the markup) or the start
+// (quoted text); the raw .eml still has everything.
+const MAX_HTML = 1_000_000;
+const MAX_QUOTED = 200_000;
 
 /** The user a mail came from (found or created by the identity module). */
 export interface EmailAuthor {
@@ -62,6 +82,7 @@ export class EmailIntake {
       attachments: readonly EmailAttachmentInput[];
       followUpOf?: repo.TicketRow | undefined;
       data: Record<string, unknown>;
+      mail?: EmailMessageView | undefined;
     },
   ): Promise<{ ticket: repo.TicketRow; messageId: string | null }> {
     const { orgId } = input;
@@ -134,6 +155,7 @@ export class EmailIntake {
       author: input.requester,
       body: '(attachments of the e-mail)',
       attachments: input.attachments,
+      mail: input.mail,
     });
     return { ticket: added.ticket, messageId: added.message.id };
   }
@@ -145,7 +167,12 @@ export class EmailIntake {
   async addMessage(
     tx: Executor,
     ticket: repo.TicketRow,
-    input: { author: EmailAuthor; body: string; attachments: readonly EmailAttachmentInput[] },
+    input: {
+      author: EmailAuthor;
+      body: string;
+      attachments: readonly EmailAttachmentInput[];
+      mail?: EmailMessageView | undefined;
+    },
   ) {
     const actor: Actor = {
       userId: input.author.id,
@@ -153,14 +180,18 @@ export class EmailIntake {
       role: input.author.role,
       permissions: ROLE_PERMISSIONS[input.author.role],
     };
-    const attachmentIds = await this.storeAttachments(tx, ticket.orgId, input.author.id, input.attachments);
+    const stored = await this.storeAttachments(tx, ticket.orgId, input.author.id, input.attachments);
     return this.messages.write(
       tx,
       actor,
       ticket,
-      { body: input.body.slice(0, MAX_TEXT) || '(empty message)', mentions: [], attachmentIds },
+      {
+        body: input.body.slice(0, MAX_TEXT) || '(empty message)',
+        mentions: [],
+        attachmentIds: stored.map((attachment) => attachment.id),
+      },
       false,
-      { channel: 'email' },
+      { channel: 'email', ...(input.mail ? { mail: mailColumns(input.mail, stored) } : {}) },
     );
   }
 
@@ -168,7 +199,7 @@ export class EmailIntake {
   async addNote(
     tx: Executor,
     ticket: repo.TicketRow,
-    input: { body: string; data: Record<string, unknown> },
+    input: { body: string; data: Record<string, unknown>; mail?: EmailMessageView | undefined },
   ) {
     const before = await this.context.viewCounts.matching(tx, ticket.orgId, [ticket.id]);
     const message = await repo.insertMessage(tx, {
@@ -181,6 +212,7 @@ export class EmailIntake {
       channel: 'email',
       mentions: [],
       createdAt: new Date(),
+      ...(input.mail ? mailColumns(input.mail, []) : {}),
     });
     await recordTicketChanges(this.context, tx, { orgId: ticket.orgId, userId: null }, [
       {
@@ -206,8 +238,8 @@ export class EmailIntake {
     orgId: string,
     uploaderId: string,
     attachments: readonly EmailAttachmentInput[],
-  ): Promise<string[]> {
-    const ids: string[] = [];
+  ): Promise<Array<{ id: string; contentId: string | null }>> {
+    const stored: Array<{ id: string; contentId: string | null }> = [];
     for (const attachment of attachments) {
       if (attachment.content.length === 0) continue;
       const id = newId();
@@ -224,8 +256,24 @@ export class EmailIntake {
         sha256: createHash('sha256').update(attachment.content).digest('hex'),
         storageKey,
       });
-      ids.push(id);
+      stored.push({ id, contentId: attachment.contentId ?? null });
     }
-    return ids;
+    return stored;
   }
+}
+
+/** The columns of a message that came by mail; inline images point at its stored parts. */
+function mailColumns(
+  mail: EmailMessageView,
+  stored: ReadonlyArray<{ id: string; contentId: string | null }>,
+): Pick<repo.MessageRow, 'emailMessageId' | 'quotedText' | 'html'> {
+  const inlineImages = new Map(
+    stored.flatMap((part) => (part.contentId ? [[part.contentId, attachmentUrl(part.id)] as const] : [])),
+  );
+  const html = mail.html?.(inlineImages) ?? null;
+  return {
+    emailMessageId: mail.messageId,
+    quotedText: mail.quoted.slice(0, MAX_QUOTED) || null,
+    html: html && html.length <= MAX_HTML ? html : null,
+  };
 }

@@ -17,7 +17,7 @@ import { OrgSettingsCache } from './settings.cache.js';
 import { settingsRoutes } from './settings.routes.js';
 import { SettingsService } from './settings.service.js';
 import { SystemTicketChanges } from './system.service.js';
-import type { TicketChangeHook, TicketRouter, TicketsContext } from './tickets.context.js';
+import type { MessageMailSource, TicketChangeHook, TicketRouter, TicketsContext } from './tickets.context.js';
 import { TicketListService } from './tickets.list.js';
 import { ticketRoutes } from './tickets.routes.js';
 import { TicketsService } from './tickets.service.js';
@@ -32,12 +32,14 @@ export type {
   TicketFieldChanges,
   TicketRenderContext,
 } from './actions.service.js';
-export type { EmailAttachmentInput, EmailAuthor, EmailIntake } from './email-intake.js';
+export type { EmailAttachmentInput, EmailAuthor, EmailIntake, EmailMessageView } from './email-intake.js';
 export * from './settings.events.js';
 export type { SystemTicketChanges } from './system.service.js';
 export { DONE_STATUSES, WAITING_STATUSES } from './ticket-status.js';
 export type {
   ChangeOrigin,
+  MessageMail,
+  MessageMailSource,
   RecordedChange,
   TicketChangeHook,
   TicketDraft,
@@ -70,6 +72,8 @@ export interface TicketsModule {
   onChange(hook: TicketChangeHook): void;
   /** Sets the automatic assignment of new tickets. */
   setRouter(router: TicketRouter): void;
+  /** Sets where the ticket view reads what was kept of received mail (the email module). */
+  setMailSource(source: MessageMailSource): void;
   /** Replaces the uncached team-membership lookup with the identity module's cached one. */
   setTeamIdsOf(teamIdsOf: TicketsContext['teamIdsOf']): void;
   register(app: FastifyInstance): Promise<void>;
@@ -98,10 +102,11 @@ export function createTicketsModule(
     teamIdsOf: options.teamIdsOf ?? ((tx, actor) => directory.teamIdsOf(tx, actor.orgId, actor.userId)),
     changeHooks: [],
     router: undefined,
+    mail: undefined,
   };
   const tickets = new TicketsService(context);
   const list = new TicketListService(context);
-  const messages = new MessagesService(context);
+  const messages = new MessagesService(context, platform.config.attachmentUrlTtlSeconds);
   const workflow = new WorkflowService(context, tickets);
   const relations = new RelationsService(context, tickets);
   const bulk = new BulkService(context);
@@ -123,6 +128,9 @@ export function createTicketsModule(
     },
     setRouter(router) {
       context.router = router;
+    },
+    setMailSource(source) {
+      context.mail = source;
     },
     setTeamIdsOf(teamIdsOf) {
       context.teamIdsOf = teamIdsOf;

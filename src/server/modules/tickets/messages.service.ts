@@ -1,6 +1,7 @@
+import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import type { Executor } from '../../platform/db/database.js';
-import { AppError } from '../../platform/http/app-error.js';
+import { AppError, notFound } from '../../platform/http/app-error.js';
 import { type Actor, directory } from '../identity/index.js';
 import { canTransition } from './ticket-status.js';
 import {
@@ -27,11 +28,57 @@ export function mentionedEmails(body: string): string[] {
 export interface MessageOptions {
   /** Where the message came from (web, email, …); the API's default is `web`. */
   channel?: repo.MessageRow['channel'];
+  /** What a message that came by mail keeps besides its body. */
+  mail?: Pick<repo.MessageRow, 'emailMessageId' | 'quotedText' | 'html'>;
+}
+
+/** `<CAF+x=1@mail.gmail.com>` → `CAF_x_1@mail.gmail.com.eml`: safe in any header and file system. */
+export function rawMailFileName(messageId: string): string {
+  const base = messageId
+    .replace(/^<|>$/g, '')
+    .replace(/[^A-Za-z0-9._@-]+/g, '_')
+    .replace(/^[._]+/, '')
+    .slice(0, 150);
+  return `${base || 'message'}.eml`;
 }
 
 /** Public replies and internal notes. */
 export class MessagesService {
-  constructor(private readonly context: TicketsContext) {}
+  constructor(
+    private readonly context: TicketsContext,
+    /** Lifetime of a pre-signed download URL, when the storage hands them out. */
+    private readonly downloadUrlTtlSeconds = 900,
+  ) {}
+
+  /**
+   * The original .eml of a message that came by mail (agents who may see the ticket): a
+   * short-lived URL straight to the storage when it offers one, else a stream of the bytes.
+   */
+  async rawMail(
+    actor: Actor,
+    ticketId: string,
+    messageId: string,
+  ): Promise<{ url: string } | { url: null; fileName: string; stream: Readable }> {
+    requirePermission(actor, 'ticket:reply', 'Downloading the original mail');
+    const { storageKey, fileName } = await this.context.database.withOrg(actor.orgId, async (tx) => {
+      const viewer = await viewerOf(this.context, tx, actor);
+      const ticket = await visibleTicket(tx, viewer, ticketId);
+      const message = await repo.findMessage(tx, actor.orgId, ticket.id, messageId);
+      const mailId = message?.emailMessageId;
+      const record = mailId
+        ? (await this.context.mail?.receivedMail(tx, actor.orgId, [mailId]))?.get(mailId)
+        : undefined;
+      if (!record?.rawStorageKey) throw notFound('Original mail');
+      return { storageKey: record.rawStorageKey, fileName: rawMailFileName(record.messageId) };
+    });
+    const url = await this.context.storage.downloadUrl(storageKey, {
+      expiresInSeconds: this.downloadUrlTtlSeconds,
+      fileName,
+      contentType: 'message/rfc822',
+    });
+    if (url !== null) return { url };
+    return { url, fileName, stream: await this.context.storage.get(storageKey) };
+  }
 
   async add(
     actor: Actor,
@@ -86,6 +133,7 @@ export class MessagesService {
       channel: options.channel ?? 'web',
       mentions,
       createdAt: now,
+      ...options.mail,
     });
     const attached = await repo.attachToMessage(tx, actor.orgId, actor.userId, input.attachmentIds, {
       ticketId: ticket.id,

@@ -27,6 +27,23 @@ export interface TicketsContext {
   changeHooks: TicketChangeHook[];
   /** Picks an assignee for a new ticket that names none (automatic assignment). */
   router: TicketRouter | undefined;
+  /** The email module's records of received mail (sender, threading decision, raw .eml). */
+  mail: MessageMailSource | undefined;
+}
+
+/** What the email module kept of a mail a ticket message came from. */
+export interface MessageMail {
+  messageId: string;
+  from: string | null;
+  /** Why the mail landed on this ticket ("matched In-Reply-To <id>", "new ticket", …). */
+  decision: string;
+  /** Storage key of the original .eml, when it was kept. */
+  rawStorageKey: string | null;
+}
+
+export interface MessageMailSource {
+  /** The records of received mail by Message-ID, in one statement (unknown ids left out). */
+  receivedMail(tx: Executor, orgId: string, messageIds: readonly string[]): Promise<Map<string, MessageMail>>;
 }
 
 /** Who made a change: a user, or the system (automatic assignment, SLA escalation). */

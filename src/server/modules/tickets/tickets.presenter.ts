@@ -1,5 +1,6 @@
 import type { DirectoryTeam, DirectoryUser } from '../identity/index.js';
 import { type FieldDefinition, requesterVisibleFields } from './custom-fields.js';
+import type { MessageMail } from './tickets.context.js';
 import type { AttachmentRow, MessageRow, TicketEventRow, TicketRow } from './tickets.repository.js';
 
 /** What presenting needs besides the rows: names of the people and teams they mention. */
@@ -96,10 +97,37 @@ export function presentAttachment(attachment: AttachmentFacts) {
   };
 }
 
+/** Who reads a conversation and the mail records of its messages (the ticket detail). */
+export interface MailViewContext {
+  agent: boolean;
+  viewerId: string;
+  /** The email module's records by Message-ID. */
+  mail: ReadonlyMap<string, MessageMail>;
+}
+
+/**
+ * The mail view of a message that came by mail. Requesters get it on their own messages
+ * only (an agent's mail may quote what the requester was never sent), without the
+ * threading decision or the raw .eml, which are for agents.
+ */
+function presentMessageEmail(message: MessageRow, context: MailViewContext) {
+  if (message.emailMessageId === null) return null;
+  if (!context.agent && message.authorId !== context.viewerId) return null;
+  const record = context.mail.get(message.emailMessageId);
+  const view = {
+    messageId: message.emailMessageId,
+    from: record?.from ?? null,
+    quoted: message.quotedText ?? '',
+    html: message.html,
+  };
+  if (!context.agent) return view;
+  return { ...view, decision: record?.decision ?? '', hasRaw: Boolean(record?.rawStorageKey) };
+}
+
 export function presentMessage(
   message: MessageRow,
   attachments: readonly AttachmentFacts[],
-  context: Pick<PresentContext, 'users'>,
+  context: Pick<PresentContext, 'users'> & { mailView?: MailViewContext },
 ) {
   return {
     id: message.id,
@@ -111,6 +139,7 @@ export function presentMessage(
     mentions: message.mentions,
     attachments: attachments.map(presentAttachment),
     splitToTicketId: message.splitToTicketId,
+    ...(context.mailView ? { email: presentMessageEmail(message, context.mailView) } : {}),
     createdAt: message.createdAt.toISOString(),
   };
 }

@@ -12,6 +12,7 @@ import {
   EventListQuery,
   IdParams,
   MessageBody,
+  MessageParams,
   MessageResponse,
   StatusBody,
   TicketDetailResponse,
@@ -147,6 +148,34 @@ export const ticketRoutes: FastifyPluginAsyncZod<TicketRouteServices> = async (a
           .send(await messages.add(actorOf(request), request.params.id, request.body, internal)),
     });
   }
+
+  app.get('/tickets/:id/messages/:messageId/raw', {
+    schema: {
+      tags,
+      summary: 'Download the original e-mail (.eml) of a message that came by mail (agents)',
+      description:
+        'Answers with the message as `message/rfc822`, or with a 302 to a short-lived pre-signed URL when files are kept in S3. 404 for messages that did not come by mail.',
+      security,
+      params: MessageParams,
+      response: {
+        200: z.any().describe('The raw message'),
+        302: z.null().describe('Redirect to a pre-signed URL of the file'),
+        ...errorResponses,
+      },
+    },
+    handler: async (request, reply) => {
+      const { id, messageId } = request.params;
+      const download = await messages.rawMail(actorOf(request), id, messageId);
+      // The URL expires, so neither the browser nor a proxy may keep the redirect.
+      if (download.url !== null) return reply.header('cache-control', 'no-store').redirect(download.url, 302);
+      return reply
+        .header('content-type', 'message/rfc822')
+        .header('content-disposition', `attachment; filename="${download.fileName}"`)
+        .header('x-content-type-options', 'nosniff')
+        .header('content-security-policy', "default-src 'none'; sandbox")
+        .send(download.stream);
+    },
+  });
 
   app.post('/tickets/:id/status', {
     schema: {

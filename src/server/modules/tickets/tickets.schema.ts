@@ -169,6 +169,17 @@ export const AttachmentResponse = z
   })
   .meta({ id: 'Attachment' });
 
+export const MessageEmail = z
+  .object({
+    messageId: z.string(),
+    from: z.string().nullable(),
+    decision: z.string().optional().describe('Agents only: why the mail landed on this ticket'),
+    quoted: z.string().describe('Quoted history and signature cut from the body; show collapsed'),
+    html: z.string().nullable().describe('The sanitized HTML of the mail, null for plain-text mail'),
+    hasRaw: z.boolean().optional().describe('Agents only: the original .eml can be downloaded'),
+  })
+  .meta({ id: 'TicketMessageEmail' });
+
 export const MessageResponse = z
   .object({
     id: z.uuid(),
@@ -180,9 +191,14 @@ export const MessageResponse = z
     mentions: z.array(z.uuid()),
     attachments: z.array(AttachmentResponse),
     splitToTicketId: z.uuid().nullable(),
+    email: MessageEmail.nullable()
+      .optional()
+      .describe('For messages that came by mail, in the ticket detail (requesters: their own only)'),
     createdAt: z.string(),
   })
   .meta({ id: 'TicketMessage' });
+
+export const MessageParams = z.object({ id: z.uuid(), messageId: z.uuid() });
 
 export const LinkedTicket = z.object({
   id: z.uuid(),

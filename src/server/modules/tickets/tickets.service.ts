@@ -6,6 +6,7 @@ import { applyCustomFields } from './custom-fields.js';
 import { findCategory } from './settings.repository.js';
 import { assigneeProblem, NO_CHANGE, planAssignment } from './ticket-changes.js';
 import {
+  type MessageMail,
   presentContext,
   recordTicketChanges,
   type TicketsContext,
@@ -203,18 +204,22 @@ export class TicketsService {
       repo.ticketSurroundings(tx, ticket.id, agent),
     ]);
     const followers = around.followerIds;
-    const context = await presentContext(this.context, tx, viewer, {
-      tickets: [ticket],
-      messages,
-      userIds: followers,
-    });
+    const mailIds = messages.flatMap((message) => (message.emailMessageId ? [message.emailMessageId] : []));
+    const [context, mail] = await Promise.all([
+      presentContext(this.context, tx, viewer, { tickets: [ticket], messages, userIds: followers }),
+      // One statement for the whole conversation, none when nothing came by mail.
+      mailIds.length > 0 && this.context.mail
+        ? this.context.mail.receivedMail(tx, ticket.orgId, mailIds)
+        : new Map<string, MessageMail>(),
+    ]);
+    const mailView = { agent, viewerId: viewer.actor.userId, mail };
     return {
       ...presentTicket(ticket, context),
       messages: messages.map((message) =>
         presentMessage(
           message,
           around.attachments.filter((attachment) => attachment.messageId === message.id),
-          context,
+          { ...context, mailView },
         ),
       ),
       links: around.links,

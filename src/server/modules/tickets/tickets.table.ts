@@ -199,6 +199,12 @@ export const ticketMessages = pgTable(
     mentions: uuid('mentions').array().notNull().default(sql`'{}'::uuid[]`),
     // Set when the message was split out into a ticket of its own.
     splitToTicketId: uuid('split_to_ticket_id'),
+    // Messages that came by mail: the Message-ID (the key of the mail's record in the email
+    // module, raw .eml included), the history and signature cut from `body` (shown collapsed)
+    // and the mail's sanitized HTML, inline images pointing at the message's attachments.
+    emailMessageId: text('email_message_id'),
+    quotedText: text('quoted_text'),
+    html: text('html'),
     createdAt: at('created_at').notNull().defaultNow(),
     searchVector: tsvector('search_vector').generatedAlwaysAs(
       (): SQL => sql`to_tsvector('english'::regconfig, coalesce(body, ''))`,
