@@ -1,47 +1,9 @@
-import type { AddressInfo } from 'node:net';
-import { type ParsedMail, simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
+import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, startWorkers, type TestApp } from '../support/harness.js';
+import { CapturingSmtp } from '../support/smtp-capture.js';
 import { until } from '../support/wait.js';
 import { apiClient, openTicket, type TicketWorld, ticketWorld } from '../tickets/support.js';
-
-/** A real SMTP server on a random loopback port that keeps every message it accepts. */
-class CapturingSmtp {
-  readonly received: Array<{ to: string[]; raw: Buffer }> = [];
-  private readonly server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData: (stream, session, callback) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        this.received.push({
-          to: session.envelope.rcptTo.map((rcpt) => rcpt.address.toLowerCase()),
-          raw: Buffer.concat(chunks),
-        });
-        callback();
-      });
-    },
-  });
-
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return (this.server.server.address() as AddressInfo).port;
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  /** Parsed messages to `address` whose subject contains `ticketNumber`, oldest first. */
-  async to(address: string, ticketNumber: string): Promise<ParsedMail[]> {
-    const raw = this.received.filter((mail) => mail.to.includes(address.toLowerCase()));
-    const parsed = await Promise.all(raw.map((mail) => simpleParser(mail.raw)));
-    return parsed.filter((mail) => mail.subject?.includes(ticketNumber));
-  }
-}
 
 const smtp = new CapturingSmtp();
 let server: TestApp;

@@ -1,58 +1,9 @@
-import type { AddressInfo } from 'node:net';
-import { type ParsedMail, simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
+import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, startWorkers, type TestApp } from '../support/harness.js';
+import { CapturingSmtp } from '../support/smtp-capture.js';
 import { until } from '../support/wait.js';
 import { apiClient, openTicket, type TicketWorld, ticketWorld } from '../tickets/support.js';
-
-/** A real SMTP server on a random loopback port that keeps every message it accepts. */
-class CapturingSmtp {
-  readonly received: Array<{ to: string[]; raw: Buffer }> = [];
-  /** Recipients refused with 550 at RCPT TO. */
-  readonly refused = new Set<string>();
-  private readonly server = new SMTPServer({
-    authOptional: true,
-    allowInsecureAuth: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onAuth: (auth, _session, callback) =>
-      auth.username === 'mailer' && auth.password === 's3cret'
-        ? callback(null, { user: auth.username })
-        : callback(new Error('bad credentials')),
-    onRcptTo: (address, _session, callback) => {
-      if (!this.refused.has(address.address.toLowerCase())) return callback();
-      const error = Object.assign(new Error('5.1.1 Mailbox unavailable'), { responseCode: 550 });
-      return callback(error);
-    },
-    onData: (stream, session, callback) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        this.received.push({
-          to: session.envelope.rcptTo.map((rcpt) => rcpt.address.toLowerCase()),
-          raw: Buffer.concat(chunks),
-        });
-        callback();
-      });
-    },
-  });
-
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return (this.server.server.address() as AddressInfo).port;
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  /** Parsed messages sent to `address`, oldest first. */
-  async to(address: string): Promise<ParsedMail[]> {
-    const raw = this.received.filter((mail) => mail.to.includes(address.toLowerCase()));
-    return Promise.all(raw.map((mail) => simpleParser(mail.raw)));
-  }
-}
 
 const smtp = new CapturingSmtp();
 let server: TestApp;

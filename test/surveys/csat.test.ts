@@ -1,44 +1,10 @@
-import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
-import { type ParsedMail, simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
+import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, startWorkers, type TestApp } from '../support/harness.js';
+import { CapturingSmtp } from '../support/smtp-capture.js';
 import { until } from '../support/wait.js';
 import { apiClient, openTicket, type TicketWorld, ticketWorld } from '../tickets/support.js';
-
-/** A real SMTP server on a random loopback port that keeps every message it accepts. */
-class CapturingSmtp {
-  readonly received: Buffer[] = [];
-  private readonly server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData: (stream, _session, callback) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        this.received.push(Buffer.concat(chunks));
-        callback();
-      });
-    },
-  });
-
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return (this.server.server.address() as AddressInfo).port;
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-
-  /** Parsed messages whose subject names `ticketNumber`, oldest first. */
-  async about(ticketNumber: string): Promise<ParsedMail[]> {
-    const mails = await Promise.all(this.received.map((raw) => simpleParser(raw)));
-    return mails.filter((mail) => mail.subject?.includes(ticketNumber));
-  }
-}
 
 const PUBLIC_URL = 'http://desk.acme.test';
 const TOKEN = /\/csat\/([A-Za-z0-9_-]{70})\?rating=5/;
