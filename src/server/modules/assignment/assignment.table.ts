@@ -1,12 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { boolean, check, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
-import { tenantPolicy } from '../../platform/db/columns.js';
+import { boolean, check, index, integer, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { sqlList, tenantPolicy, timestampTz } from '../../platform/db/columns.js';
 import { identityTables } from '../identity/index.js';
 
 const { organizations, teams, users } = identityTables;
-
-const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
-const inList = (values: readonly string[]) => sql.raw(values.map((value) => `'${value}'`).join(', '));
 
 export const AVAILABILITIES = ['available', 'away', 'offline'] as const;
 export const ASSIGNMENT_MODES = ['off', 'round_robin', 'least_open'] as const;
@@ -30,12 +27,12 @@ export const agentProfiles = pgTable(
     capacity: integer('capacity'),
     skills: text('skills').array().notNull().default(sql`'{}'::text[]`),
     isSenior: boolean('is_senior').notNull().default(false),
-    availabilityChangedAt: at('availability_changed_at').notNull().defaultNow(),
-    updatedAt: at('updated_at').notNull().defaultNow(),
+    availabilityChangedAt: timestampTz('availability_changed_at').notNull().defaultNow(),
+    updatedAt: timestampTz('updated_at').notNull().defaultNow(),
   },
   (table) => [
     index('agent_profiles_org_idx').on(table.orgId),
-    check('agent_profiles_availability_check', sql`${table.availability} in (${inList(AVAILABILITIES)})`),
+    check('agent_profiles_availability_check', sql`${table.availability} in (${sqlList(AVAILABILITIES)})`),
     check('agent_profiles_capacity_check', sql`${table.capacity} is null or ${table.capacity} >= 0`),
     tenantPolicy(),
   ],
@@ -60,10 +57,10 @@ export const teamRouting = pgTable(
     categorySkills: jsonb('category_skills').$type<Record<string, string>>().notNull().default({}),
     // Round-robin position: the agent who got the last ticket.
     lastAssigneeId: uuid('last_assignee_id').references(() => users.id),
-    updatedAt: at('updated_at').notNull().defaultNow(),
+    updatedAt: timestampTz('updated_at').notNull().defaultNow(),
   },
   (table) => [
-    check('team_routing_mode_check', sql`${table.mode} in (${inList(ASSIGNMENT_MODES)})`),
+    check('team_routing_mode_check', sql`${table.mode} in (${sqlList(ASSIGNMENT_MODES)})`),
     tenantPolicy(),
   ],
 ).enableRLS();

@@ -1,16 +1,12 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { primaryId, tenantPolicy, timestamps } from '../../platform/db/columns.js';
+import { boolean, index, integer, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { primaryId, tenantPolicy, timestamps, timestampTz } from '../../platform/db/columns.js';
 import { identityTables } from '../identity/index.js';
 import { ticketTables } from '../tickets/index.js';
 
 const { organizations, teams } = identityTables;
 
-const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
-const orgRef = () =>
-  uuid('org_id')
-    .notNull()
-    .references(() => organizations.id);
+const { orgIdColumn } = identityTables;
 
 export const INBOUND_METHODS = ['api', 'smtp', 'imap'] as const;
 export const DELIVERY_KINDS = ['ack', 'reply', 'assignment', 'mention', 'sla', 'csat'] as const;
@@ -24,7 +20,7 @@ export const mailboxes = pgTable(
   'mailboxes',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     address: text('address').notNull(),
     name: text('name').notNull(),
     // Tickets opened through this mailbox go to this team; its outbound mail uses this mailbox.
@@ -39,7 +35,7 @@ export const mailboxes = pgTable(
     metadataOnly: boolean('metadata_only').notNull().default(false),
     isDefault: boolean('is_default').notNull().default(false),
     ...timestamps(),
-    deletedAt: at('deleted_at'),
+    deletedAt: timestampTz('deleted_at'),
   },
   (table) => [
     uniqueIndex('mailboxes_org_address_key').on(table.orgId, table.address).where(sql`deleted_at is null`),
@@ -58,7 +54,7 @@ export const emailDeliveries = pgTable(
   'email_deliveries',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     ticketId: uuid('ticket_id')
       .notNull()
       .references(() => ticketTables.tickets.id),
@@ -84,8 +80,8 @@ export const emailDeliveries = pgTable(
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
     smtpResponse: text('smtp_response'),
-    queuedAt: at('queued_at').notNull().defaultNow(),
-    sentAt: at('sent_at'),
+    queuedAt: timestampTz('queued_at').notNull().defaultNow(),
+    sentAt: timestampTz('sent_at'),
   },
   (table) => [
     uniqueIndex('email_deliveries_org_message_id_key').on(table.orgId, table.messageId),
@@ -103,12 +99,12 @@ export const emailTemplates = pgTable(
   'email_templates',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     kind: text('kind', { enum: DELIVERY_KINDS }).notNull(),
     subject: text('subject').notNull(),
     text: text('text').notNull(),
     html: text('html'),
-    updatedAt: at('updated_at')
+    updatedAt: timestampTz('updated_at')
       .notNull()
       .defaultNow()
       .$onUpdateFn(() => new Date()),
@@ -129,13 +125,13 @@ export const emailMessages = pgTable(
   'email_messages',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     messageId: text('message_id').notNull(),
     ticketId: uuid('ticket_id').references(() => ticketTables.tickets.id),
     ticketMessageId: uuid('ticket_message_id'),
     direction: text('direction', { enum: EMAIL_DIRECTIONS }).notNull(),
     mailboxId: uuid('mailbox_id').references(() => mailboxes.id),
-    receivedAt: at('received_at').notNull().defaultNow(),
+    receivedAt: timestampTz('received_at').notNull().defaultNow(),
     fromAddress: text('from_address'),
     subject: text('subject'),
     // Why the mail landed where it did ("matched In-Reply-To <id>", "new ticket", "ignored: …").
@@ -166,8 +162,8 @@ export const emailQuarantine = pgTable(
     via: text('via'),
     envelopeFrom: text('envelope_from'),
     status: text('status', { enum: QUARANTINE_STATUSES }).notNull().default('held'),
-    receivedAt: at('received_at').notNull().defaultNow(),
-    resolvedAt: at('resolved_at'),
+    receivedAt: timestampTz('received_at').notNull().defaultNow(),
+    resolvedAt: timestampTz('resolved_at'),
   },
   (table) => [
     index('email_quarantine_org_status_idx').on(table.orgId, table.status, table.receivedAt),

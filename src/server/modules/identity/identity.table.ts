@@ -36,6 +36,12 @@ export const organizations = pgTable(
   ],
 ).enableRLS();
 
+/** The `org_id` column of a tenant table, referencing its organisation. */
+export const orgIdColumn = () =>
+  uuid('org_id')
+    .notNull()
+    .references(() => organizations.id);
+
 export const users = pgTable(
   'users',
   {

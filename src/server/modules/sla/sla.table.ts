@@ -11,11 +11,10 @@ import {
   real,
   smallint,
   text,
-  timestamp,
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { primaryId, tenantPolicy, timestamps } from '../../platform/db/columns.js';
+import { primaryId, sqlList, tenantPolicy, timestamps, timestampTz } from '../../platform/db/columns.js';
 import { identityTables } from '../identity/index.js';
 import { ticketTables } from '../tickets/index.js';
 import type { BusinessInterval, Weekday } from './business-time.js';
@@ -23,12 +22,7 @@ import type { BusinessInterval, Weekday } from './business-time.js';
 const { organizations, teams } = identityTables;
 const { tickets } = ticketTables;
 
-const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
-const orgRef = () =>
-  uuid('org_id')
-    .notNull()
-    .references(() => organizations.id);
-const inList = (values: readonly string[]) => sql.raw(values.map((value) => `'${value}'`).join(', '));
+const { orgIdColumn } = identityTables;
 
 export const TIMER_KINDS = ['first_response', 'next_response', 'resolution'] as const;
 export const TIMER_STATES = ['running', 'paused', 'at_risk', 'breached', 'met'] as const;
@@ -41,7 +35,7 @@ export const holidayCalendars = pgTable(
   'holiday_calendars',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     name: text('name').notNull(),
     ...timestamps(),
   },
@@ -55,7 +49,7 @@ export const holidays = pgTable(
   'holidays',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     holidayCalendarId: uuid('holiday_calendar_id')
       .notNull()
       .references(() => holidayCalendars.id, { onDelete: 'cascade' }),
@@ -63,7 +57,7 @@ export const holidays = pgTable(
     name: text('name').notNull(),
     // Repeats every year on the same month and day.
     recurring: boolean('recurring').notNull().default(false),
-    createdAt: at('created_at').notNull().defaultNow(),
+    createdAt: timestampTz('created_at').notNull().defaultNow(),
   },
   (table) => [
     uniqueIndex('holidays_calendar_date_key').on(table.holidayCalendarId, table.date),
@@ -76,7 +70,7 @@ export const businessCalendars = pgTable(
   'business_calendars',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     name: text('name').notNull(),
     timeZone: text('time_zone').notNull(),
     hours: jsonb('hours').$type<Partial<Record<Weekday, BusinessInterval[]>>>().notNull(),
@@ -99,7 +93,7 @@ export const teamCalendars = pgTable(
     teamId: uuid('team_id')
       .primaryKey()
       .references(() => teams.id),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     calendarId: uuid('calendar_id')
       .notNull()
       .references(() => businessCalendars.id, { onDelete: 'cascade' }),
@@ -130,7 +124,7 @@ export const slaPolicies = pgTable(
   'sla_policies',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     name: text('name').notNull(),
     description: text('description').notNull().default(''),
     position: integer('position').notNull(),
@@ -142,7 +136,7 @@ export const slaPolicies = pgTable(
     // Share of the target after which a running timer is at risk.
     atRiskShare: real('at_risk_share').notNull().default(0.75),
     ...timestamps(),
-    deletedAt: at('deleted_at'),
+    deletedAt: timestampTz('deleted_at'),
   },
   (table) => [
     index('sla_policies_org_position_idx')
@@ -153,7 +147,7 @@ export const slaPolicies = pgTable(
       .where(sql`${table.deletedAt} is null`),
     check(
       'sla_policies_business_hours_check',
-      sql`${table.businessHours} in (${inList(BUSINESS_HOURS_SOURCES)})`,
+      sql`${table.businessHours} in (${sqlList(BUSINESS_HOURS_SOURCES)})`,
     ),
     check(
       'sla_policies_calendar_check',
@@ -204,7 +198,7 @@ export const slaTimers = pgTable(
   'sla_timers',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     ticketId: uuid('ticket_id')
       .notNull()
       .references(() => tickets.id),
@@ -219,18 +213,18 @@ export const slaTimers = pgTable(
     calendarId: uuid('calendar_id').references(() => businessCalendars.id),
     atRiskShare: real('at_risk_share').notNull(),
     state: text('state', { enum: TIMER_STATES }).notNull().default('running'),
-    startedAt: at('started_at').notNull(),
-    segmentStartedAt: at('segment_started_at'),
+    startedAt: timestampTz('started_at').notNull(),
+    segmentStartedAt: timestampTz('segment_started_at'),
     consumedMs: bigint('consumed_ms', { mode: 'number' }).notNull().default(0),
-    atRiskAt: at('at_risk_at'),
-    dueAt: at('due_at'),
-    pausedAt: at('paused_at'),
-    atRiskFiredAt: at('at_risk_fired_at'),
-    breachedAt: at('breached_at'),
+    atRiskAt: timestampTz('at_risk_at'),
+    dueAt: timestampTz('due_at'),
+    pausedAt: timestampTz('paused_at'),
+    atRiskFiredAt: timestampTz('at_risk_fired_at'),
+    breachedAt: timestampTz('breached_at'),
     // Escalation steps already taken (level numbers of the org's escalation policy).
     escalatedLevels: smallint('escalated_levels').array().notNull().default(sql`'{}'::smallint[]`),
-    nextFireAt: at('next_fire_at'),
-    completedAt: at('completed_at'),
+    nextFireAt: timestampTz('next_fire_at'),
+    completedAt: timestampTz('completed_at'),
     ...timestamps(),
   },
   (table) => [
@@ -240,8 +234,8 @@ export const slaTimers = pgTable(
     index('sla_timers_ticket_idx').on(table.ticketId),
     index('sla_timers_next_fire_idx').on(table.nextFireAt).where(sql`${table.nextFireAt} is not null`),
     index('sla_timers_org_due_idx').on(table.orgId, table.dueAt).where(sql`${table.completedAt} is null`),
-    check('sla_timers_kind_check', sql`${table.kind} in (${inList(TIMER_KINDS)})`),
-    check('sla_timers_state_check', sql`${table.state} in (${inList(TIMER_STATES)})`),
+    check('sla_timers_kind_check', sql`${table.kind} in (${sqlList(TIMER_KINDS)})`),
+    check('sla_timers_state_check', sql`${table.state} in (${sqlList(TIMER_STATES)})`),
     check('sla_timers_target_check', sql`${table.targetSeconds} > 0`),
     tenantPolicy(),
   ],
@@ -256,7 +250,7 @@ export const slaTimerEvents = pgTable(
   'sla_timer_events',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     timerId: uuid('timer_id')
       .notNull()
       .references(() => slaTimers.id),
@@ -267,15 +261,15 @@ export const slaTimerEvents = pgTable(
     // Escalation level; 0 for the at-risk and breach events themselves.
     level: smallint('level').notNull().default(0),
     // When it was due, and when it fired: the difference is the detection lag.
-    dueAt: at('due_at').notNull(),
-    firedAt: at('fired_at').notNull().defaultNow(),
+    dueAt: timestampTz('due_at').notNull(),
+    firedAt: timestampTz('fired_at').notNull().defaultNow(),
     firedBy: text('fired_by').notNull(),
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
   },
   (table) => [
     uniqueIndex('sla_timer_events_once_key').on(table.timerId, table.kind, table.level),
     index('sla_timer_events_org_fired_idx').on(table.orgId, table.firedAt),
-    check('sla_timer_events_kind_check', sql`${table.kind} in (${inList(TIMER_EVENT_KINDS)})`),
+    check('sla_timer_events_kind_check', sql`${table.kind} in (${sqlList(TIMER_EVENT_KINDS)})`),
     tenantPolicy(),
   ],
 ).enableRLS();

@@ -1,11 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { primaryId, tenantPolicy } from '../../platform/db/columns.js';
+import { check, index, integer, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { primaryId, tenantPolicy, timestampTz } from '../../platform/db/columns.js';
 import { emailTables } from '../email/index.js';
 import { identityTables } from '../identity/index.js';
 import { ticketTables } from '../tickets/index.js';
-
-const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
 /**
  * `five`: ratings 1–5 (what the survey mail offers). `binary`: good/bad answers, stored as
@@ -40,9 +38,9 @@ export const csatResponses = pgTable(
     scale: text('scale', { enum: CSAT_SCALES }).notNull().default('five'),
     rating: integer('rating'),
     comment: text('comment'),
-    sentAt: at('sent_at').notNull(),
-    answeredAt: at('answered_at'),
-    changedAt: at('changed_at'),
+    sentAt: timestampTz('sent_at').notNull(),
+    answeredAt: timestampTz('answered_at'),
+    changedAt: timestampTz('changed_at'),
   },
   (table) => [
     uniqueIndex('csat_responses_ticket_key').on(table.ticketId),

@@ -2,19 +2,16 @@ import { index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { primaryId, tenantPolicy, timestamps } from '../../platform/db/columns.js';
 import { identityTables } from '../identity/index.js';
 
-const { organizations, users } = identityTables;
+const { users } = identityTables;
 
-const orgRef = () =>
-  uuid('org_id')
-    .notNull()
-    .references(() => organizations.id);
+const { orgIdColumn } = identityTables;
 
 /** Canned responses: shared (no owner) or personal. */
 export const cannedResponses = pgTable(
   'canned_responses',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     ownerId: uuid('owner_id').references(() => users.id),
     title: text('title').notNull(),
     body: text('body').notNull(),
@@ -28,7 +25,7 @@ export const macros = pgTable(
   'macros',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     ownerId: uuid('owner_id').references(() => users.id),
     name: text('name').notNull(),
     actions: jsonb('actions').$type<Record<string, unknown>>().notNull(),

@@ -13,23 +13,18 @@ import {
   primaryKey,
   smallint,
   text,
-  timestamp,
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { primaryId, tenantPolicy, timestamps } from '../../platform/db/columns.js';
+import { primaryId, sqlList, tenantPolicy, timestamps, timestampTz } from '../../platform/db/columns.js';
 import { identityTables } from '../identity/index.js';
 
-const { organizations, users, teams } = identityTables;
+const { users, teams } = identityTables;
 
 /** PostgreSQL's `tsvector`, read-only from the application (generated columns). */
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 
-const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
-const orgRef = () =>
-  uuid('org_id')
-    .notNull()
-    .references(() => organizations.id);
+const { orgIdColumn } = identityTables;
 
 // Constant text-search configuration: generated columns need an immutable expression.
 const weighted = (column: SQL, weight: 'A' | 'B') =>
@@ -48,19 +43,17 @@ export const TICKET_PRIORITIES = ['low', 'medium', 'high', 'critical'] as const;
 export const TICKET_CHANNELS = ['web', 'email', 'api', 'slack', 'teams'] as const;
 export const FIELD_TYPES = ['text', 'number', 'select', 'multi_select', 'date', 'checkbox'] as const;
 
-const inList = (values: readonly string[]) => sql.raw(values.map((value) => `'${value}'`).join(', '));
-
 /** Per-organisation category tree (a category may have a parent). */
 export const ticketCategories = pgTable(
   'ticket_categories',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     parentId: uuid('parent_id'),
     name: text('name').notNull(),
     position: integer('position').notNull().default(0),
     ...timestamps(),
-    deletedAt: at('deleted_at'),
+    deletedAt: timestampTz('deleted_at'),
   },
   (table) => [
     uniqueIndex('ticket_categories_sibling_name_key')
@@ -79,7 +72,7 @@ export const ticketFieldDefinitions = pgTable(
   'ticket_field_definitions',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     key: text('key').notNull(),
     label: text('label').notNull(),
     type: text('type', { enum: FIELD_TYPES }).notNull(),
@@ -88,11 +81,11 @@ export const ticketFieldDefinitions = pgTable(
     visibleToRequester: boolean('visible_to_requester').notNull().default(false),
     position: integer('position').notNull().default(0),
     ...timestamps(),
-    archivedAt: at('archived_at'),
+    archivedAt: timestampTz('archived_at'),
   },
   (table) => [
     uniqueIndex('ticket_field_definitions_key').on(table.orgId, table.key),
-    check('ticket_field_definitions_type_check', sql`${table.type} in (${inList(FIELD_TYPES)})`),
+    check('ticket_field_definitions_type_check', sql`${table.type} in (${sqlList(FIELD_TYPES)})`),
     tenantPolicy(),
   ],
 ).enableRLS();
@@ -104,7 +97,7 @@ export const ticketFieldDefinitions = pgTable(
 export const ticketNumberCounters = pgTable(
   'ticket_number_counters',
   {
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     day: date('day', { mode: 'string' }).notNull(),
     lastValue: integer('last_value').notNull(),
   },
@@ -115,7 +108,7 @@ export const tickets = pgTable(
   'tickets',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     number: text('number').notNull(),
     title: text('title').notNull(),
     description: text('description').notNull().default(''),
@@ -137,15 +130,15 @@ export const tickets = pgTable(
     createdById: uuid('created_by_id').references(() => users.id),
     channel: text('channel', { enum: TICKET_CHANNELS }).notNull().default('web'),
     customFields: jsonb('custom_fields').$type<Record<string, unknown>>().notNull().default({}),
-    firstResponseAt: at('first_response_at'),
-    resolvedAt: at('resolved_at'),
-    closedAt: at('closed_at'),
+    firstResponseAt: timestampTz('first_response_at'),
+    resolvedAt: timestampTz('resolved_at'),
+    closedAt: timestampTz('closed_at'),
     mergedIntoId: uuid('merged_into_id'),
     version: integer('version').notNull().default(1),
     // Last public message or status change; what "recently active" lists sort by.
-    lastActivityAt: at('last_activity_at').notNull().defaultNow(),
+    lastActivityAt: timestampTz('last_activity_at').notNull().defaultNow(),
     ...timestamps(),
-    deletedAt: at('deleted_at'),
+    deletedAt: timestampTz('deleted_at'),
     searchVector: tsvector('search_vector').generatedAlwaysAs(
       (): SQL => sql`${weighted(sql`title`, 'A')} || ${weighted(sql`description`, 'B')}`,
     ),
@@ -173,9 +166,9 @@ export const tickets = pgTable(
     index('tickets_custom_fields_idx').using('gin', sql`${table.customFields} jsonb_path_ops`),
     index('tickets_title_trgm_idx').using('gin', sql`${table.title} gin_trgm_ops`),
     index('tickets_merged_into_idx').on(table.mergedIntoId).where(sql`${table.mergedIntoId} is not null`),
-    check('tickets_status_check', sql`${table.status} in (${inList(TICKET_STATUSES)})`),
-    check('tickets_priority_check', sql`${table.priority} in (${inList(TICKET_PRIORITIES)})`),
-    check('tickets_channel_check', sql`${table.channel} in (${inList(TICKET_CHANNELS)})`),
+    check('tickets_status_check', sql`${table.status} in (${sqlList(TICKET_STATUSES)})`),
+    check('tickets_priority_check', sql`${table.priority} in (${sqlList(TICKET_PRIORITIES)})`),
+    check('tickets_channel_check', sql`${table.channel} in (${sqlList(TICKET_CHANNELS)})`),
     check('tickets_title_length_check', sql`char_length(${table.title}) between 1 and 500`),
     tenantPolicy(),
   ],
@@ -186,7 +179,7 @@ export const ticketMessages = pgTable(
   'ticket_messages',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     ticketId: uuid('ticket_id')
       .notNull()
       .references(() => tickets.id),
@@ -205,7 +198,7 @@ export const ticketMessages = pgTable(
     emailMessageId: text('email_message_id'),
     quotedText: text('quoted_text'),
     html: text('html'),
-    createdAt: at('created_at').notNull().defaultNow(),
+    createdAt: timestampTz('created_at').notNull().defaultNow(),
     searchVector: tsvector('search_vector').generatedAlwaysAs(
       (): SQL => sql`to_tsvector('english'::regconfig, coalesce(body, ''))`,
     ),
@@ -222,7 +215,7 @@ export const ticketAttachments = pgTable(
   'ticket_attachments',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     ticketId: uuid('ticket_id').references(() => tickets.id),
     messageId: uuid('message_id').references(() => ticketMessages.id),
     uploaderId: uuid('uploader_id').references(() => users.id),
@@ -231,7 +224,7 @@ export const ticketAttachments = pgTable(
     sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull(),
     sha256: text('sha256').notNull(),
     storageKey: text('storage_key').notNull(),
-    createdAt: at('created_at').notNull().defaultNow(),
+    createdAt: timestampTz('created_at').notNull().defaultNow(),
   },
   (table) => [index('ticket_attachments_message_idx').on(table.messageId), tenantPolicy()],
 ).enableRLS();
@@ -244,7 +237,7 @@ export const ticketEvents = pgTable(
   'ticket_events',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     ticketId: uuid('ticket_id')
       .notNull()
       .references(() => tickets.id),
@@ -254,7 +247,7 @@ export const ticketEvents = pgTable(
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
     // Internal events (notes, internal field changes) are never shown to requesters.
     isInternal: boolean('is_internal').notNull().default(false),
-    createdAt: at('created_at').notNull().defaultNow(),
+    createdAt: timestampTz('created_at').notNull().defaultNow(),
   },
   (table) => [index('ticket_events_ticket_idx').on(table.ticketId, table.id), tenantPolicy()],
 ).enableRLS();
@@ -263,7 +256,7 @@ export const ticketEvents = pgTable(
 export const ticketLinks = pgTable(
   'ticket_links',
   {
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     ticketId: uuid('ticket_id')
       .notNull()
       .references(() => tickets.id),
@@ -271,7 +264,7 @@ export const ticketLinks = pgTable(
       .notNull()
       .references(() => tickets.id),
     createdById: uuid('created_by_id').references(() => users.id),
-    createdAt: at('created_at').notNull().defaultNow(),
+    createdAt: timestampTz('created_at').notNull().defaultNow(),
   },
   (table) => [
     primaryKey({ columns: [table.ticketId, table.relatedId] }),
@@ -285,14 +278,14 @@ export const ticketLinks = pgTable(
 export const ticketFollowers = pgTable(
   'ticket_followers',
   {
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     ticketId: uuid('ticket_id')
       .notNull()
       .references(() => tickets.id),
     userId: uuid('user_id')
       .notNull()
       .references(() => users.id),
-    createdAt: at('created_at').notNull().defaultNow(),
+    createdAt: timestampTz('created_at').notNull().defaultNow(),
   },
   (table) => [
     primaryKey({ columns: [table.ticketId, table.userId] }),
@@ -305,7 +298,7 @@ export const ticketTimeEntries = pgTable(
   'ticket_time_entries',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     ticketId: uuid('ticket_id')
       .notNull()
       .references(() => tickets.id),
@@ -314,7 +307,7 @@ export const ticketTimeEntries = pgTable(
       .references(() => users.id),
     minutes: integer('minutes').notNull(),
     note: text('note').notNull().default(''),
-    createdAt: at('created_at').notNull().defaultNow(),
+    createdAt: timestampTz('created_at').notNull().defaultNow(),
   },
   (table) => [
     index('ticket_time_entries_ticket_idx').on(table.ticketId),
@@ -328,7 +321,7 @@ export const savedViews = pgTable(
   'saved_views',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     ownerId: uuid('owner_id').references(() => users.id),
     teamId: uuid('team_id').references(() => teams.id),
     name: text('name').notNull(),
@@ -355,9 +348,9 @@ export const savedViewCounts = pgTable(
     viewId: uuid('view_id')
       .primaryKey()
       .references(() => savedViews.id, { onDelete: 'cascade' }),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     base: bigint('base', { mode: 'number' }).notNull().default(0),
-    compactedAt: at('compacted_at').notNull().defaultNow(),
+    compactedAt: timestampTz('compacted_at').notNull().defaultNow(),
   },
   () => [tenantPolicy()],
 ).enableRLS();
@@ -366,7 +359,7 @@ export const savedViewCountDeltas = pgTable(
   'saved_view_count_deltas',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     viewId: uuid('view_id')
       .notNull()
       .references(() => savedViews.id, { onDelete: 'cascade' }),
@@ -380,7 +373,7 @@ export const notifications = pgTable(
   'notifications',
   {
     id: primaryId(),
-    orgId: orgRef(),
+    orgId: orgIdColumn(),
     userId: uuid('user_id')
       .notNull()
       .references(() => users.id),
@@ -391,8 +384,8 @@ export const notifications = pgTable(
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
     // What caused a notification that is not about a message (an SLA step): one per user and cause.
     causeId: uuid('cause_id'),
-    readAt: at('read_at'),
-    createdAt: at('created_at').notNull().defaultNow(),
+    readAt: timestampTz('read_at'),
+    createdAt: timestampTz('created_at').notNull().defaultNow(),
   },
   (table) => [
     uniqueIndex('notifications_cause_key').on(table.userId, table.kind, table.messageId),

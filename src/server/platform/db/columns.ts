@@ -36,3 +36,10 @@ export const tenantPolicy = (column = 'org_id') =>
 
 /** A new UUIDv7, for ids created outside an insert. */
 export const newId = (): string => uuidv7();
+
+/** A timestamp with time zone read as a Date. */
+export const timestampTz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+/** A list of string constants as SQL literals, for CHECK constraints (`status in (…)`). */
+export const sqlList = (values: readonly string[]) =>
+  sql.raw(values.map((value) => `'${value.replaceAll("'", "''")}'`).join(', '));
