@@ -172,15 +172,22 @@ export class AuthService {
       role: claims.role,
       permissions: ROLE_PERMISSIONS[claims.role],
       sessionId: claims.sid,
-      ...(requestId ? { requestId } : {}),
+      requestId,
     };
   }
 }
+
+const WHITESPACE = /\s/;
 
 /** The token of an `Authorization: Bearer <token>` header; 401 when missing or malformed. */
 function bearerToken(authorization: string | undefined): string {
   if (!authorization) {
     throw new AppError('UNAUTHENTICATED', 'Authentication required: send Authorization: Bearer <token>');
+  }
+  // The usual form, `Bearer <token>`, without running the regular expression over the token.
+  if (authorization.startsWith('Bearer ')) {
+    const token = authorization.slice(7);
+    if (token.length > 0 && !WHITESPACE.test(token)) return token;
   }
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
   if (!match) throw new AppError('UNAUTHENTICATED', 'Authorization header must be "Bearer <token>"');

@@ -29,8 +29,12 @@ export class MeService {
 
   async me(actor: Actor): Promise<z.output<typeof MeResponse>> {
     const profile = this.profiles.get(actor.userId) ?? (await this.profile(actor));
+    // Named properties, not `{ ...profile, role, … }`: V8 copies a spread followed by more
+    // properties through its slow generic path, a microsecond on every request.
     return {
-      ...profile,
+      user: profile.user,
+      organization: profile.organization,
+      teams: profile.teams,
       role: actor.role,
       permissions: permissionList(actor.permissions),
       authenticatedWith: actor.apiTokenId ? 'api_token' : 'session',
