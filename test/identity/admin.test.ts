@@ -88,6 +88,27 @@ describe('admin: users and teams', () => {
     expect(me.json().permissions).toContain('ticket:reassign');
   });
 
+  it('answers /me alike for a session and an API token of the same user, with the token scoped', async () => {
+    const user = await createUser(t.app, org, 'agent');
+    const pat = await call('POST', '/api/v1/me/api-tokens', user.auth, {
+      name: 'reports',
+      scopes: ['ticket:view_team'],
+    });
+    const patAuth = { authorization: `Bearer ${pat.json().token}` };
+    // Twice each: the first call loads the profile, the second is served from what is cached.
+    for (let round = 0; round < 2; round++) {
+      const session = (await call('GET', '/api/v1/me', user.auth)).json();
+      const token = (await call('GET', '/api/v1/me', patAuth)).json();
+      expect(session).toMatchObject({ authenticatedWith: 'session', role: 'agent' });
+      expect(session.permissions).toContain('ticket:reply');
+      expect(token).toEqual({
+        ...session,
+        permissions: ['ticket:view_team'],
+        authenticatedWith: 'api_token',
+      });
+    }
+  });
+
   it('deactivates a user: sign-in, sessions and API tokens stop; reactivation lets them sign in again', async () => {
     const user = await createUser(t.app, org, 'agent');
     const pat = await call('POST', '/api/v1/me/api-tokens', user.auth, {
@@ -171,11 +192,14 @@ describe('admin: users and teams', () => {
       name: 'Ops',
       memberIds: [staying.id],
     });
-    // Fill both users' profile caches first.
-    expect((await call('GET', '/api/v1/me', staying.auth)).json().teams).toEqual([
-      { id: team.json().id, name: 'Ops' },
-    ]);
-    expect((await call('GET', '/api/v1/me', joining.auth)).json().teams).toEqual([]);
+    // Fill both users' profile caches and the rendered answers (the second call is served
+    // from the rendered JSON) first.
+    for (let round = 0; round < 2; round++) {
+      const me = await call('GET', '/api/v1/me', staying.auth);
+      expect(me.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(me.json().teams).toEqual([{ id: team.json().id, name: 'Ops' }]);
+      expect((await call('GET', '/api/v1/me', joining.auth)).json().teams).toEqual([]);
+    }
     await call('PATCH', `/api/v1/admin/teams/${team.json().id}`, org.auth, {
       name: 'Operations',
       memberIds: [staying.id, joining.id],

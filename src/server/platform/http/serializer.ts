@@ -9,7 +9,11 @@ import { z } from 'zod';
  * Unlike a Zod parse per response, it does not re-validate formats: presenters are typed
  * against the same schemas, and the cost matters on every request.
  */
-export const serializerCompiler: FastifySerializerCompiler<z.ZodType> = ({ schema }) => {
+export const serializerCompiler: FastifySerializerCompiler<z.ZodType> = ({ schema }) =>
+  compileSerializer(schema);
+
+/** The serialiser the routes use for `schema`, for code that renders a response ahead of time. */
+export function compileSerializer(schema: z.ZodType): (value: unknown) => string {
   const jsonSchema = z.toJSONSchema(schema, {
     io: 'output',
     target: 'draft-07',
@@ -18,4 +22,4 @@ export const serializerCompiler: FastifySerializerCompiler<z.ZodType> = ({ schem
     metadata: z.registry(),
   });
   return fastJson(jsonSchema as Parameters<typeof fastJson>[0]);
-};
+}
