@@ -103,7 +103,7 @@ await lib.runBenchmark('assignment', async (cleanup) => {
   const postgres = `PostgreSQL ${rows[0]!.server_version.split(' ')[0]}`;
   console.log(`server: ${runner.description}, ${postgres}, database ${db.database}`);
 
-  const autovacuum = (await db.query<{ autovacuum: string }>('show autovacuum')).rows[0]!.autovacuum === 'on';
+  const autovacuum = await lib.autoanalyzeIsOn(db);
   if (!autovacuum)
     console.log('autovacuum is off: the benchmark analyzes the tickets table every 5 s during runs');
   const desk = { ...(await setUpTeam(server.baseUrl)), autoanalyze: autovacuum };
@@ -216,7 +216,7 @@ async function measure(server: NodeServer, db: pg.Client, desk: Desk, mode: Mode
   await closeOpenTickets(db, desk);
   await lib.waitForOutbox(db);
   const cpuBefore = { server: lib.cpuSeconds(server.pid), database: backendCpu(db.database!) };
-  const analyzing = desk.autoanalyze ? undefined : analyzeWhileRunning(db);
+  const analyzing = desk.autoanalyze ? undefined : lib.analyzeWhileRunning(db, 'analyze tickets');
   const latencies = await pacedCreates(server.baseUrl, desk, settings.seconds, mode).finally(() =>
     analyzing?.stop(),
   );
@@ -300,35 +300,6 @@ async function closeOpenTickets(db: pg.Client, desk: Desk): Promise<void> {
     [desk.orgId, desk.teamId],
   );
   await db.query('analyze tickets');
-}
-
-/**
- * With autovacuum off (as on the benchmark machine) the tickets table's statistics would stay
- * those of the run's start while 1,000 tickets arrive, and the planner would count agents'
- * open tickets by walking the wrong index. Autoanalyze re-reads them every 50 + 10 % of the
- * rows changed — every few seconds here; this does the same every 5 s.
- */
-function analyzeWhileRunning(db: pg.Client) {
-  let running = true;
-  let wake: (() => void) | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const done = (async () => {
-    while (running) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        timer = setTimeout(resolve, 5_000);
-      });
-      if (running) await db.query('analyze tickets');
-    }
-  })();
-  return {
-    done,
-    stop() {
-      running = false;
-      clearTimeout(timer);
-      wake?.();
-    },
-  };
 }
 
 function report(runs: Run[], postgres: string): void {

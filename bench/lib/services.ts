@@ -183,3 +183,38 @@ export async function readMetric(baseUrl: string, name: string): Promise<number 
 export function benchPassword(): string {
   return `bench-${randomBytes(12).toString('base64url')}`;
 }
+
+/** Whether the server analyzes changed tables by itself (autovacuum is off on some machines). */
+export async function autoanalyzeIsOn(db: pg.Client): Promise<boolean> {
+  return (await db.query<{ autovacuum: string }>('show autovacuum')).rows[0]!.autovacuum === 'on';
+}
+
+/**
+ * With autovacuum off (as on the benchmark machine) a table's statistics would stay those of
+ * the run's start while rows arrive, and the planner would pick plans for a near-empty table
+ * (walking an organisation's index instead of the primary key, say). Autoanalyze re-reads them
+ * every 50 + 10 % of the rows changed — every few seconds under load; this runs `statement`
+ * (`analyze tickets`, or `analyze` for every table) every 5 s until stopped.
+ */
+export function analyzeWhileRunning(db: pg.Client, statement = 'analyze') {
+  let running = true;
+  let wake: (() => void) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const done = (async () => {
+    while (running) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, 5_000);
+      });
+      if (running) await db.query(statement);
+    }
+  })();
+  return {
+    done,
+    stop() {
+      running = false;
+      clearTimeout(timer);
+      wake?.();
+    },
+  };
+}

@@ -53,7 +53,8 @@ export function defineOutboundJobs(
 
   platform.jobs.define({
     name: SEND_MAIL_JOB,
-    queue: 'email',
+    // A queue of its own: a send never waits behind the planning of other mails.
+    queue: 'email-send',
     payload: SendMailPayload,
     retry: { attempts: SEND_ATTEMPTS, backoffMs: options.retryBackoffMs },
     async handle(payload, context) {

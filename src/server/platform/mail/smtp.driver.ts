@@ -19,7 +19,9 @@ export class SmtpMailTransport implements MailTransport {
 
   constructor(settings: SmtpSettings) {
     // `url` is parsed by the pool itself (host, port, secure, auth from smtp[s]://user:pass@host:port).
-    const base = { pool: true as const, maxConnections: 3, connectionTimeout: 15_000 };
+    // As many connections as a worker runs send jobs at once (JOB_CONCURRENCY's default), each
+    // kept for 1,000 mails rather than nodemailer's 100 before it reconnects.
+    const base = { pool: true as const, maxConnections: 5, maxMessages: 1_000, connectionTimeout: 15_000 };
     const options =
       'url' in settings
         ? { ...base, url: settings.url }
