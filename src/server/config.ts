@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { clamdAddressOf } from './platform/scan/clamd.driver.js';
 
 /**
  * Every setting of Switchboard, read from the environment (and an optional `.env`, loaded
@@ -97,6 +98,17 @@ const EnvSchema = z.object({
   SMTP_LISTEN_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   SMTP_LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
   SMTP_LISTEN_MAX_BYTES: positiveInt(26_214_400),
+  INBOUND_MAIL_RATE_MAX: positiveInt(20),
+  INBOUND_MAIL_RATE_WINDOW_SECONDS: positiveInt(600),
+  IMAP_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
+  CLAMD_URL: z
+    .string()
+    .refine(
+      (url) => clamdAddressOf(url) !== undefined,
+      'must be tcp://host:port or unix:///path/to/clamd.socket',
+    )
+    .optional(),
+  CLAMD_TIMEOUT_MS: positiveInt(60_000),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -156,6 +168,12 @@ export interface Config {
   smtpListen: { port: number; host: string } | undefined;
   /** Largest inbound mail accepted (SMTP listener and the HTTP inbound door). */
   inboundMailMaxBytes: number;
+  /** Mails one sender may send one mailbox per window before the rest waits in quarantine. */
+  inboundMailRateLimit: { max: number; windowMs: number };
+  /** How often worker processes match their IMAP pollers to the mailboxes and renew their leases. */
+  imapReconcileIntervalMs: number;
+  /** clamd, which scans every attachment before it is stored; files are not scanned when unset. */
+  clamd: { url: string; timeoutMs: number } | undefined;
 }
 
 /** Where attachments go when S3_BUCKET is set. */
@@ -285,5 +303,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smtpListen:
       e.SMTP_LISTEN_PORT === undefined ? undefined : { port: e.SMTP_LISTEN_PORT, host: e.SMTP_LISTEN_HOST },
     inboundMailMaxBytes: e.SMTP_LISTEN_MAX_BYTES,
+    inboundMailRateLimit: {
+      max: e.INBOUND_MAIL_RATE_MAX,
+      windowMs: e.INBOUND_MAIL_RATE_WINDOW_SECONDS * 1000,
+    },
+    imapReconcileIntervalMs: e.IMAP_RECONCILE_INTERVAL_MS,
+    clamd: e.CLAMD_URL ? { url: e.CLAMD_URL, timeoutMs: e.CLAMD_TIMEOUT_MS } : undefined,
   };
 }

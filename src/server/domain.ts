@@ -31,7 +31,7 @@ export function createDomain(platform: Platform): Domain {
   tickets.setMailSource(email.inbound);
   const surveys = createSurveysModule(platform, tickets, email);
   const start = async () => {
-    await Promise.all([sla.admin.start(), assignment.start()]);
+    await Promise.all([sla.admin.start(), assignment.start(), email.start()]);
   };
   return { tickets, assignment, sla, email, surveys, start };
 }

@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     await platform.jobs.start({ concurrency: config.jobConcurrency });
     await scheduleJobs(platform, domain);
     await platform.relay.start();
+    await domain.email.imap.start();
   }
   logger.info(
     {
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
     },
     app ? `Switchboard listening on ${config.publicUrl}` : 'Switchboard worker started',
   );
-  installShutdown(platform, app, logger, config.shutdownTimeoutMs);
+  installShutdown(platform, app, logger, config.shutdownTimeoutMs, () => domain.email.imap.stop());
 }
 
 async function runMigrate(config: Config, logger: Logger): Promise<void> {
@@ -112,6 +113,7 @@ function installShutdown(
   app: FastifyInstance | undefined,
   logger: Logger,
   timeoutMs: number,
+  stopWorkers: () => Promise<void>,
 ): void {
   let stopping = false;
   const stop = async (signal: string) => {
@@ -125,6 +127,8 @@ function installShutdown(
     guard.unref();
     try {
       await app?.close();
+      // Pollers first: they still write through the database and queues closed below.
+      await stopWorkers();
       await platform.close();
       logger.info('shutdown complete');
       process.exit(0);

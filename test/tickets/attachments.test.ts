@@ -33,7 +33,7 @@ describe('attachments', () => {
     const uploaded = await upload(world.agent, 'log line 1\nlog line 2\n', '../../etc/report.txt');
     expect(uploaded.statusCode).toBe(201);
     const file = uploaded.json();
-    expect(file).toMatchObject({ fileName: 'report.txt', contentType: 'text/plain', sizeBytes: 22 });
+    expect(file).toMatchObject({ fileName: 'etc_report.txt', contentType: 'text/plain', sizeBytes: 22 });
     expect(file.sha256).toMatch(/^[0-9a-f]{64}$/);
 
     const reply = await server.app.inject({
@@ -52,7 +52,9 @@ describe('attachments', () => {
     });
     expect(download.statusCode).toBe(200);
     expect(download.body).toBe('log line 1\nlog line 2\n');
-    expect(download.headers['content-disposition']).toBe("attachment; filename*=UTF-8''report.txt");
+    expect(download.headers['content-disposition']).toBe(
+      `attachment; filename="etc_report.txt"; filename*=UTF-8''etc_report.txt`,
+    );
     expect(download.headers['x-content-type-options']).toBe('nosniff');
     const stranger = await server.app.inject({
       method: 'GET',

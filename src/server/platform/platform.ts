@@ -13,6 +13,8 @@ import { Metrics } from './metrics.js';
 import { MemoryEphemeralStore, MemoryPubSub } from './pubsub/memory.driver.js';
 import type { EphemeralStore, PubSub } from './pubsub/pubsub.port.js';
 import { RedisEphemeralStore, RedisPubSub } from './pubsub/redis.driver.js';
+import type { MalwareScanner } from './scan/scan.port.js';
+import { createMalwareScanner } from './scan/scanner.js';
 import { LocalFileStorage } from './storage/local.driver.js';
 import { S3FileStorage } from './storage/s3.driver.js';
 import type { FileStorage } from './storage/storage.port.js';
@@ -32,6 +34,8 @@ export interface Platform {
   deadLetters: DeadLetterStore;
   /** SMTP when configured, otherwise a driver that only logs. */
   mail: MailTransport;
+  /** clamd when CLAMD_URL is set, otherwise nothing is scanned (said once in the log). */
+  scanner: MalwareScanner;
   close(): Promise<void>;
 }
 
@@ -91,6 +95,7 @@ export async function createPlatform(
   const s3 = config.s3 ? new S3FileStorage(config.s3) : undefined;
   const storage: FileStorage = s3 ?? new LocalFileStorage({ root: config.storageDir });
   const mail: MailTransport = config.smtp ? new SmtpMailTransport(config.smtp) : new LogMailTransport(logger);
+  const scanner = createMalwareScanner(config.clamd, { logger, metrics });
   const subscriptions = new EventSubscriptions();
   const relay = new OutboxRelay({
     database,
@@ -139,6 +144,7 @@ export async function createPlatform(
     relay,
     deadLetters,
     mail,
+    scanner,
     async close() {
       await relay.stop();
       await jobs.close(config.shutdownTimeoutMs);

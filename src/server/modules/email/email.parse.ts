@@ -6,7 +6,11 @@ import {
   type StructuredHeader,
   simpleParser,
 } from 'mailparser';
+import { safeFileName } from '../../platform/scan/file-names.js';
 import { sanitizeEmailHtml } from './email.sanitize.js';
+
+/** The one file-name sanitizer of uploads and mail (re-exported for the parser's tests and tools). */
+export { safeFileName };
 
 /** A mailbox: lower-cased address plus display name (empty string when none). */
 export interface EmailAddress {
@@ -110,27 +114,6 @@ function addressesOf(value: AddressObject | AddressObject[] | undefined): EmailA
   return flat
     .filter((entry) => entry.address?.includes('@'))
     .map((entry) => ({ address: entry.address!.trim().toLowerCase(), name: entry.name.trim() }));
-}
-
-/**
- * Makes an attachment name safe to store and offer for download: no directories, no `..`,
- * no control or reserved characters, at most 200 characters (keeping the extension), never empty.
- */
-export function safeFileName(name: string | undefined, fallback: string): string {
-  const base = (name ?? '')
-    .normalize('NFC')
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-    .replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e]/g, '')
-    .split(/[\\/]/)
-    .filter((segment) => segment !== '' && segment !== '.' && segment !== '..')
-    .join('_')
-    .replace(/[<>:"|?*]/g, '_')
-    .replace(/\.{2,}/g, '.')
-    .replace(/^[\s.]+|[\s.]+$/g, '');
-  const safe = base === '' ? fallback : base;
-  if (safe.length <= 200) return safe;
-  const extension = /\.[\w-]{1,10}$/.exec(safe)?.[0] ?? '';
-  return safe.slice(0, 200 - extension.length) + extension;
 }
 
 function rawHeader(mail: ParsedMail, key: string): string[] {

@@ -1,6 +1,16 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { primaryId, tenantPolicy, timestamps, timestampTz } from '../../platform/db/columns.js';
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  pgTable,
+  text,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { primaryId, sqlList, tenantPolicy, timestamps, timestampTz } from '../../platform/db/columns.js';
 import { identityTables } from '../identity/index.js';
 import { ticketTables } from '../tickets/index.js';
 
@@ -138,6 +148,9 @@ export const emailMessages = pgTable(
     decision: text('decision').notNull(),
     kind: text('kind', { enum: EMAIL_KINDS }).notNull().default('normal'),
     rawStorageKey: text('raw_storage_key'),
+    // Metadata-only mailboxes: neither the raw mail nor its body is kept; it is read from the
+    // mailbox (IMAP) when an agent opens it.
+    contentInMailbox: boolean('content_in_mailbox').notNull().default(false),
   },
   (table) => [
     uniqueIndex('email_messages_org_message_id_key').on(table.orgId, table.messageId),
@@ -167,6 +180,81 @@ export const emailQuarantine = pgTable(
   },
   (table) => [
     index('email_quarantine_org_status_idx').on(table.orgId, table.status, table.receivedAt),
+    tenantPolicy(),
+  ],
+).enableRLS();
+
+export const IMAP_TLS_MODES = ['tls', 'starttls', 'none'] as const;
+export const IMAP_AUTH_METHODS = ['password', 'xoauth2'] as const;
+export const IMAP_PROCESSED_ACTIONS = ['flag', 'move'] as const;
+
+/**
+ * How an `imap` mailbox is read: server, account and folders. Secrets (password, OAuth client
+ * secret, refresh token) are AES-256-GCM ciphertexts (`imap.secrets.ts`) and never leave the
+ * server. `version` grows with every change an admin makes, so pollers restart on it but not
+ * when the poller itself stores a rotated refresh token.
+ */
+export const mailboxImapSettings = pgTable(
+  'mailbox_imap_settings',
+  {
+    id: primaryId(),
+    orgId: orgIdColumn(),
+    mailboxId: uuid('mailbox_id')
+      .notNull()
+      .references(() => mailboxes.id),
+    host: text('host').notNull(),
+    port: integer('port').notNull(),
+    tls: text('tls', { enum: IMAP_TLS_MODES }).notNull(),
+    username: text('username').notNull(),
+    auth: text('auth', { enum: IMAP_AUTH_METHODS }).notNull(),
+    passwordSealed: text('password_sealed'),
+    tokenUrl: text('token_url'),
+    clientId: text('client_id'),
+    clientSecretSealed: text('client_secret_sealed'),
+    refreshTokenSealed: text('refresh_token_sealed'),
+    folder: text('folder').notNull().default('INBOX'),
+    // Staff replies sent from the account itself are read from here too (Google Groups mode).
+    sentFolder: text('sent_folder'),
+    processedAction: text('processed_action', { enum: IMAP_PROCESSED_ACTIONS }).notNull().default('flag'),
+    processedFolder: text('processed_folder'),
+    pollIntervalSeconds: integer('poll_interval_seconds').notNull().default(60),
+    version: integer('version').notNull().default(1),
+    ...timestamps(),
+  },
+  (table) => [
+    uniqueIndex('mailbox_imap_settings_mailbox_key').on(table.mailboxId),
+    index('mailbox_imap_settings_org_idx').on(table.orgId),
+    check('mailbox_imap_settings_tls_check', sql`${table.tls} in (${sqlList(IMAP_TLS_MODES)})`),
+    check('mailbox_imap_settings_auth_check', sql`${table.auth} in (${sqlList(IMAP_AUTH_METHODS)})`),
+    check(
+      'mailbox_imap_settings_processed_check',
+      sql`${table.processedAction} in (${sqlList(IMAP_PROCESSED_ACTIONS)})`,
+    ),
+    tenantPolicy(),
+  ],
+).enableRLS();
+
+/**
+ * Where reading a folder of an `imap` mailbox got to: the folder's UIDVALIDITY and the last UID
+ * ingested, written after each mail, so a restart resumes behind it. Another UIDVALIDITY means
+ * the server renumbered the folder: it is read again (Message-ID dedupe keeps that safe).
+ */
+export const mailboxImapState = pgTable(
+  'mailbox_imap_state',
+  {
+    id: primaryId(),
+    orgId: orgIdColumn(),
+    mailboxId: uuid('mailbox_id')
+      .notNull()
+      .references(() => mailboxes.id),
+    folder: text('folder').notNull(),
+    uidValidity: bigint('uid_validity', { mode: 'number' }).notNull(),
+    lastUid: bigint('last_uid', { mode: 'number' }).notNull(),
+    updatedAt: timestampTz('updated_at').notNull().defaultNow(),
+  },
+  (table) => [
+    uniqueIndex('mailbox_imap_state_mailbox_folder_key').on(table.mailboxId, table.folder),
+    index('mailbox_imap_state_org_idx').on(table.orgId),
     tenantPolicy(),
   ],
 ).enableRLS();

@@ -33,6 +33,7 @@ export function receivedMessages(tx: Executor, orgId: string, messageIds: readon
       fromAddress: emailMessages.fromAddress,
       decision: emailMessages.decision,
       rawStorageKey: emailMessages.rawStorageKey,
+      contentInMailbox: emailMessages.contentInMailbox,
     })
     .from(emailMessages)
     .where(

@@ -5,6 +5,7 @@ import { newId } from '../../platform/db/columns.js';
 import type { Database, Executor } from '../../platform/db/database.js';
 import { AppError, notFound } from '../../platform/http/app-error.js';
 import type { EphemeralStore } from '../../platform/pubsub/pubsub.port.js';
+import type { MalwareScanner } from '../../platform/scan/index.js';
 import type { FileStorage } from '../../platform/storage/storage.port.js';
 import { type Actor, directory, ensureRequester, hasPermission } from '../identity/index.js';
 import type { EmailMessageView, MessageMail, TicketRow, TicketsModule } from '../tickets/index.js';
@@ -15,6 +16,8 @@ import { replyText } from './email.reply.js';
 import { sanitizeEmailHtml } from './email.sanitize.js';
 import { threadingKeys } from './email.threading.js';
 import * as repo from './inbound.repository.js';
+import { RejectedMail, screenAttachments } from './inbound.screen.js';
+import type { MailboxCache } from './mailboxes.cache.js';
 import { listMailboxes, type MailboxRow } from './mailboxes.repository.js';
 import { hashInboundSecret } from './mailboxes.service.js';
 import type { ReplyTokens } from './outbound.tokens.js';
@@ -24,6 +27,11 @@ export interface InboundSource {
   via: 'api' | 'smtp' | 'imap';
   envelopeFrom?: string | undefined;
   envelopeTo?: string[] | undefined;
+  /**
+   * `sent`: read from the mailbox's sent folder (IMAP), i.e. mail staff sent from their own
+   * client. It only ever becomes an agent's reply on a ticket; anything else is ignored.
+   */
+  folder?: 'inbox' | 'sent' | undefined;
 }
 
 /** What ingesting one mail did. */
@@ -40,22 +48,30 @@ export interface InboundContext {
   database: Database;
   storage: FileStorage;
   store: EphemeralStore;
+  /** Every file of a mail is scanned before anything of the mail is stored. */
+  scanner: MalwareScanner;
   logger: Logger;
   tokens: ReplyTokens;
   tickets: Pick<TicketsModule, 'system' | 'tickets'>;
   maxAttachmentBytes: number;
+  /** The organisation's mailboxes, cached: mail from one of our own addresses is ignored. */
+  mailboxes: Pick<MailboxCache, 'list'>;
+  /** Reads mail that metadata-only mailboxes left in the mailbox (IMAP). */
+  mailboxReader?: { read(orgId: string, mailboxId: string, messageId: string): Promise<Buffer> };
   /** Mails per sender and mailbox in `rateWindowMs` before the rest waits in quarantine. */
   rateLimit?: { max: number; windowMs: number };
 }
 
 const DEFAULT_RATE = { max: 20, windowMs: 10 * 60_000 };
+const METADATA_ONLY_BODY =
+  'This mailbox keeps only the metadata of its mail. Open the original mail to read it from the mailbox.';
 const MAX_ATTEMPTS = 3;
 
 /** The plan was made on a ticket that changed before the writing transaction locked it. */
 class StalePlan extends Error {}
 
 type Target =
-  | { kind: 'ticket'; ticketId: string; decision: string }
+  | { kind: 'ticket'; ticketId: string; decision: string; ticket: TicketRow }
   | { kind: 'new'; decision: string; followUpOf?: string };
 
 /**
@@ -81,7 +97,13 @@ export class InboundMailService {
     try {
       return await this.process(mailbox, raw, parsed, source, { release: false });
     } catch (error) {
-      return this.quarantine(mailbox, raw, source, 'error', error);
+      return this.quarantine(
+        mailbox,
+        raw,
+        source,
+        error instanceof RejectedMail ? error.reason : 'error',
+        error,
+      );
     }
   }
 
@@ -107,7 +129,10 @@ export class InboundMailService {
       const first = await repo.findMessage(tx, orgId, messageId);
       if (first) return duplicateOf(first);
       if (await repo.isOwnMessage(tx, orgId, messageId)) return ignored(messageId, 'our own outgoing mail');
-      const ours = (await listMailboxes(tx, orgId)).flatMap((row) => [row.address, row.outboundFromAddress]);
+      const ours = (await this.context.mailboxes.list(tx, orgId)).flatMap((row) => [
+        row.address,
+        row.outboundFromAddress,
+      ]);
       if (ours.includes(senderAddress))
         return ignored(messageId, `sent from our own mailbox ${senderAddress}`);
       return undefined;
@@ -122,21 +147,32 @@ export class InboundMailService {
         `more than the limit from ${senderAddress}`,
       );
 
-    const rawStorageKey = `email/${orgId}/${newId()}.eml`;
-    await this.context.storage.put(rawStorageKey, raw, { contentType: 'message/rfc822' });
-    const keys = threadingKeys(parsed, { replyDomain: domainOf(mailbox.address) });
-    const parts = replyText(parsed.text);
-    const body = parts.reply.trim() || parsed.text.trim();
-    const html = parsed.html;
+    // A metadata-only mailbox keeps headers and threading, not the body, files or raw mail:
+    // agents read the original from the mailbox (IMAP), where it stays.
+    const metadataOnly = mailbox.metadataOnly && source.via === 'imap';
+    const html = metadataOnly ? null : parsed.html;
     // Inline (cid:) parts matter only to the HTML view, which shows them from the stored files.
-    const attachments = parsed.attachments
-      .filter((attachment) => html !== null || !attachment.inline || !attachment.contentId)
-      .map((attachment) => ({
-        fileName: attachment.name,
-        contentType: attachment.contentType,
-        content: attachment.content,
-        contentId: attachment.inline ? attachment.contentId : null,
-      }));
+    // Malware keeps the whole mail out (RejectedMail), before anything of it is stored; a
+    // release from quarantine scans again.
+    const files = await screenAttachments(
+      this.context.scanner,
+      metadataOnly
+        ? []
+        : parsed.attachments.filter(
+            (attachment) => html !== null || !attachment.inline || !attachment.contentId,
+          ),
+    );
+    const rawStorageKey = metadataOnly ? null : `email/${orgId}/${newId()}.eml`;
+    if (rawStorageKey) await this.context.storage.put(rawStorageKey, raw, { contentType: 'message/rfc822' });
+    const keys = threadingKeys(parsed, { replyDomain: domainOf(mailbox.address) });
+    const parts = metadataOnly ? { reply: METADATA_ONLY_BODY, quoted: '' } : replyText(parsed.text);
+    const body = parts.reply.trim() || parsed.text.trim();
+    const attachments = files.map((attachment) => ({
+      fileName: attachment.name,
+      contentType: attachment.contentType,
+      content: attachment.content,
+      contentId: attachment.inline ? attachment.contentId : null,
+    }));
     const mail: EmailMessageView = {
       messageId,
       quoted: parts.quoted,
@@ -145,15 +181,15 @@ export class InboundMailService {
     };
     const system = this.context.tickets.system;
 
+    const isNormal = classification.kind !== 'auto_reply' && classification.kind !== 'bounce';
     for (let attempt = 1; ; attempt++) {
-      const target = await this.context.database.withOrg(orgId, (tx) =>
-        this.thread(tx, orgId, parsed, keys, senderAddress, classification.kind),
-      );
-      const isNormal = classification.kind !== 'auto_reply' && classification.kind !== 'bounce';
-      const plan = await this.context.database.withOrg(orgId, async (tx) => {
-        const ticket = target.kind === 'ticket' ? await system.find(tx, orgId, target.ticketId) : undefined;
+      // Where the mail goes and whether that needs a new ticket (whose number is taken in a
+      // transaction of its own, see TicketsService.nextNumber), read in one transaction.
+      const { target, plan } = await this.context.database.withOrg(orgId, async (tx) => {
+        const target = await this.thread(tx, orgId, parsed, keys, senderAddress, classification.kind);
+        const ticket = target.kind === 'ticket' ? target.ticket : undefined;
         const needsTicket = isNormal && (!ticket || isFinished(ticket, mailbox));
-        return { needsTicket, followUpOf: ticket && needsTicket ? ticket : undefined };
+        return { target, plan: { needsTicket, followUpOf: ticket && needsTicket ? ticket : undefined } };
       });
       const number = plan.needsTicket ? await this.context.tickets.tickets.nextNumber(orgId) : undefined;
       try {
@@ -168,6 +204,7 @@ export class InboundMailService {
             decision: target.decision,
             kind: classification.kind,
             rawStorageKey,
+            contentInMailbox: metadataOnly,
           });
           if (!claimed) return duplicateOf((await repo.findMessage(tx, orgId, messageId))!);
           const ticket =
@@ -196,7 +233,11 @@ export class InboundMailService {
                 decision: `${classification.kind === 'bounce' ? 'bounce' : 'auto-reply'} matched no ticket: dropped`,
               });
             const note = await system.email.addNote(tx, ticket, {
-              body: noteText(classification, parsed, senderAddress),
+              body: noteText(
+                classification,
+                metadataOnly ? { ...parsed, text: METADATA_ONLY_BODY } : parsed,
+                senderAddress,
+              ),
               mail,
               data: {
                 email: classification.kind,
@@ -213,17 +254,39 @@ export class InboundMailService {
             });
           }
 
+          if (source.folder === 'sent') {
+            const [user] = await directory.usersByEmail(tx, orgId, [senderAddress]);
+            if (!ticket || !user || user.role === 'requester')
+              return record({
+                status: 'ignored',
+                ticketId: null,
+                ticketMessageId: null,
+                decision: 'ignored: sent mail that is no agent reply to a ticket',
+              });
+          }
           const author = await ensureRequester(tx, orgId, senderAddress, sender.name);
           const finished = !ticket || isFinished(ticket, mailbox);
           if (finished !== plan.needsTicket || (ticket && finished && plan.followUpOf?.id !== ticket.id))
             throw new StalePlan();
           if (ticket && !finished) {
-            const added = await system.email.addMessage(tx, ticket, { author, body, attachments, mail });
+            // Staff who answer from their own mail client (reply-all, e.g. on a Google Group)
+            // already reached the requester: the reply is recorded, not mailed a second time.
+            const delivered =
+              author.role !== 'requester' && (await this.addressedToRequester(tx, ticket, parsed));
+            const added = await system.email.addMessage(tx, ticket, {
+              author,
+              body,
+              attachments,
+              mail,
+              ...(delivered ? { data: { mailedToRequester: true } } : {}),
+            });
             return record({
               status: 'replied',
               ticketId: ticket.id,
               ticketMessageId: added.message.id,
-              decision: target.decision,
+              decision: delivered
+                ? `${target.decision}; sent to the requester by the agent`
+                : target.decision,
             });
           }
           const created = await system.email.createTicket(tx, {
@@ -281,13 +344,19 @@ export class InboundMailService {
     );
     for (const candidate of candidates) {
       const ticketId = owners.get(candidate.id);
-      if (ticketId && (await system.find(tx, orgId, ticketId)))
-        return { kind: 'ticket', ticketId, decision: `matched ${candidate.header} ${candidate.id}` };
+      const ticket = ticketId ? await system.find(tx, orgId, ticketId) : undefined;
+      if (ticket)
+        return {
+          kind: 'ticket',
+          ticketId: ticket.id,
+          ticket,
+          decision: `matched ${candidate.header} ${candidate.id}`,
+        };
     }
     if (keys.replyToken) {
       const ticketId = this.context.tokens.verify(orgId, keys.replyToken);
-      if (ticketId && (await system.find(tx, orgId, ticketId)))
-        return { kind: 'ticket', ticketId, decision: 'reply token' };
+      const ticket = ticketId ? await system.find(tx, orgId, ticketId) : undefined;
+      if (ticket) return { kind: 'ticket', ticketId: ticket.id, ticket, decision: 'reply token' };
     }
     if (keys.subjectTicketNumber) {
       const ticket = await system.email.findByNumber(tx, orgId, keys.subjectTicketNumber);
@@ -296,6 +365,7 @@ export class InboundMailService {
         return {
           kind: 'ticket',
           ticketId: ticket.id,
+          ticket,
           decision: `subject number ${ticket.number}, sender is a participant`,
         };
       return {
@@ -304,6 +374,13 @@ export class InboundMailService {
       };
     }
     return { kind: 'new', decision: 'new ticket' };
+  }
+
+  /** Whether the ticket's requester is among the mail's To and Cc. */
+  private async addressedToRequester(tx: Executor, ticket: TicketRow, parsed: ParsedEmail): Promise<boolean> {
+    const requester = (await directory.users(tx, ticket.orgId, [ticket.requesterId])).get(ticket.requesterId);
+    const recipients = [...parsed.to, ...parsed.cc].map((address) => address.address.toLowerCase());
+    return requester !== undefined && recipients.includes(requester.email.toLowerCase());
   }
 
   private async overRate(mailbox: MailboxRow, sender: string): Promise<boolean> {
@@ -334,7 +411,8 @@ export class InboundMailService {
         envelopeFrom: source.envelopeFrom ?? null,
       }),
     );
-    const level = reason === 'error' || reason === 'unparseable' ? 'error' : 'warn';
+    const level =
+      reason === 'error' || reason === 'unparseable' || reason === 'scan_failed' ? 'error' : 'warn';
     this.context.logger[level](
       {
         mailboxId: mailbox.id,
@@ -368,9 +446,21 @@ export class InboundMailService {
           from: row.fromAddress,
           decision: row.decision,
           rawStorageKey: row.rawStorageKey,
+          inMailbox: row.contentInMailbox,
         },
       ]),
     );
+  }
+
+  /**
+   * The original of a mail a metadata-only mailbox did not keep, read from the mailbox now
+   * (the tickets module's raw download); nothing of it is stored.
+   */
+  async readFromMailbox(orgId: string, messageId: string): Promise<Buffer> {
+    const row = await this.context.database.withOrg(orgId, (tx) => repo.findMessage(tx, orgId, messageId));
+    if (!row?.contentInMailbox || !row.mailboxId || !this.context.mailboxReader)
+      throw notFound('Original mail');
+    return this.context.mailboxReader.read(orgId, row.mailboxId, messageId);
   }
 
   /** Quarantined mail of the admin's organisation, newest first. */

@@ -5,13 +5,20 @@ import type { Database } from '../../platform/db/database.js';
 import type { EventSubscriptions } from '../../platform/events/outbox-relay.js';
 import type { JobQueue } from '../../platform/jobs/jobs.port.js';
 import type { MailTransport } from '../../platform/mail/mail.port.js';
-import type { EphemeralStore } from '../../platform/pubsub/pubsub.port.js';
+import type { Metrics } from '../../platform/metrics.js';
+import type { EphemeralStore, PubSub } from '../../platform/pubsub/pubsub.port.js';
+import type { MalwareScanner } from '../../platform/scan/index.js';
 import type { FileStorage } from '../../platform/storage/storage.port.js';
 import type { TicketsModule } from '../tickets/index.js';
+import { ImapMailReader } from './imap.fetch.js';
+import { AccessTokens } from './imap.oauth.js';
+import { ImapPollers } from './imap.pollers.js';
+import { SecretBox } from './imap.secrets.js';
 import { inboundRoutes } from './inbound.routes.js';
 import { InboundMailService } from './inbound.service.js';
 import { mailTemplateRoutes } from './mail-templates.routes.js';
 import { MailTemplatesService } from './mail-templates.service.js';
+import { MailboxCache } from './mailboxes.cache.js';
 import { mailboxRoutes } from './mailboxes.routes.js';
 import { MailboxesService } from './mailboxes.service.js';
 import { defineOutboundJobs } from './outbound.jobs.js';
@@ -32,6 +39,8 @@ export { ReplyTokens } from './outbound.tokens.js';
  */
 export interface EmailModule {
   mailboxes: MailboxesService;
+  /** Subscribes to evictions of the mailbox cache from other processes (every process role). */
+  start(): Promise<void>;
   outbound: OutboundMailService;
   /** The wording of every kind of mail: an organisation's templates or the defaults. */
   templates: MailTemplatesService;
@@ -39,6 +48,8 @@ export interface EmailModule {
   tokens: ReplyTokens;
   /** Inbound mail: ingestion (HTTP door, SMTP listener) and the quarantine. */
   inbound: InboundMailService;
+  /** The IMAP pollers; worker processes start them (`imap.start()`) and stop them on shutdown. */
+  imap: ImapPollers;
   /** Defines the module's jobs and event subscriptions (every process role). */
   defineJobs(): void;
   register(app: FastifyInstance): Promise<void>;
@@ -56,6 +67,8 @@ export function createEmailModule(
       | 'attachmentMaxBytes'
       | 'smtpListen'
       | 'inboundMailMaxBytes'
+      | 'inboundMailRateLimit'
+      | 'imapReconcileIntervalMs'
     >;
     database: Database;
     logger: Logger;
@@ -64,11 +77,19 @@ export function createEmailModule(
     subscriptions: EventSubscriptions;
     storage: FileStorage;
     store: EphemeralStore;
+    pubsub: PubSub;
+    scanner: MalwareScanner;
+    metrics: Metrics;
   },
   tickets: Pick<TicketsModule, 'system' | 'tickets'>,
 ): EmailModule {
-  const tokens = new ReplyTokens(replyTokenKey(platform.config));
-  const mailboxes = new MailboxesService(platform.database);
+  const replyKey = replyTokenKey(platform.config);
+  const tokens = new ReplyTokens(replyKey);
+  // Mailbox credentials are sealed under a key derived from the same shared secret.
+  const box = new SecretBox(replyKey);
+  const imapTokens = new AccessTokens();
+  const mailboxCache = new MailboxCache(platform.pubsub);
+  const mailboxes = new MailboxesService(platform.database, { box, store: platform.store }, mailboxCache);
   const templates = new MailTemplatesService({
     database: platform.database,
     logger: platform.logger,
@@ -81,22 +102,40 @@ export function createEmailModule(
     tokens,
     tickets,
     templates,
+    mailboxes: mailboxCache,
   });
   const inbound = new InboundMailService({
     database: platform.database,
     storage: platform.storage,
     store: platform.store,
+    scanner: platform.scanner,
     logger: platform.logger,
     tokens,
     tickets,
     maxAttachmentBytes: platform.config.attachmentMaxBytes,
+    mailboxes: mailboxCache,
+    mailboxReader: new ImapMailReader({ database: platform.database, box, tokens: imapTokens }),
+    rateLimit: platform.config.inboundMailRateLimit,
+  });
+  const imap = new ImapPollers({
+    database: platform.database,
+    store: platform.store,
+    inbound,
+    box,
+    tokens: imapTokens,
+    logger: platform.logger,
+    metrics: platform.metrics,
+    maxBytes: platform.config.inboundMailMaxBytes,
+    reconcileIntervalMs: platform.config.imapReconcileIntervalMs,
   });
   return {
     mailboxes,
+    start: () => mailboxCache.start(),
     outbound,
     templates,
     tokens,
     inbound,
+    imap,
     defineJobs() {
       defineOutboundJobs(platform, outbound, { retryBackoffMs: platform.config.mailRetryBackoffMs });
     },

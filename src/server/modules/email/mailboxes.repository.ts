@@ -71,28 +71,3 @@ export async function softDeleteMailbox(tx: Executor, orgId: string, id: string)
     .set({ deletedAt: sql`now()`, isDefault: false })
     .where(and(eq(mailboxes.orgId, orgId), eq(mailboxes.id, id)));
 }
-
-/**
- * The mailbox a ticket's mail goes out from: its team's (oldest first when a team has
- * several), else the organisation's default; undefined when neither exists.
- */
-export async function mailboxForTeam(
-  tx: Executor,
-  orgId: string,
-  teamId: string | null,
-): Promise<MailboxRow | undefined> {
-  const rows = await tx
-    .select()
-    .from(mailboxes)
-    .where(
-      and(
-        live(orgId),
-        teamId
-          ? sql`(${mailboxes.teamId} = ${teamId} or ${mailboxes.isDefault})`
-          : eq(mailboxes.isDefault, true),
-      ),
-    )
-    .orderBy(sql`${mailboxes.isDefault} asc`, asc(mailboxes.createdAt))
-    .limit(1);
-  return rows[0];
-}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { INBOUND_METHODS } from './email.table.js';
+import { ImapSettingsBody, ImapSettingsResponse } from './imap.settings.js';
 
 /*
  * Addresses are plain strings here and checked by the service, so a bad one answers 422
@@ -22,6 +23,8 @@ export const CreateMailboxBody = z
     googleGroup: z.boolean().default(false),
     metadataOnly: z.boolean().default(false),
     isDefault: z.boolean().optional(),
+    /** How an `imap` mailbox is read; secrets are write-only. */
+    imap: ImapSettingsBody.optional(),
   })
   .strict();
 export type CreateMailboxBody = z.infer<typeof CreateMailboxBody>;
@@ -38,6 +41,8 @@ export const UpdateMailboxBody = z
     googleGroup: z.boolean(),
     metadataOnly: z.boolean(),
     isDefault: z.literal(true),
+    /** Changes only the fields given; a secret left out is kept, `null` clears it. */
+    imap: ImapSettingsBody,
   })
   .partial()
   .strict();
@@ -56,6 +61,8 @@ export const MailboxResponse = z.object({
   googleGroup: z.boolean(),
   metadataOnly: z.boolean(),
   isDefault: z.boolean(),
+  /** IMAP settings (secrets as `has…` flags) and the poller's status; null without settings. */
+  imap: ImapSettingsResponse.nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

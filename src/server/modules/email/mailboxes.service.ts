@@ -2,15 +2,26 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Database, Executor } from '../../platform/db/database.js';
 import { AppError, notFound } from '../../platform/http/app-error.js';
+import type { EphemeralStore } from '../../platform/pubsub/pubsub.port.js';
 import { type Actor, directory, hasPermission } from '../identity/index.js';
+import * as imapRepo from './imap.repository.js';
+import type { SecretBox } from './imap.secrets.js';
+import {
+  type ImapSettingsBody,
+  type ImapSettingsResponse,
+  presentImapSettings,
+  resolveImapSettings,
+} from './imap.settings.js';
+import { readImapStatus } from './imap.status.js';
+import type { MailboxCache } from './mailboxes.cache.js';
 import * as repo from './mailboxes.repository.js';
 import type { CreateMailboxBody, MailboxResponse, UpdateMailboxBody } from './mailboxes.schema.js';
 
 const INBOUND_SECRET_PREFIX = 'sb_mbx_';
 const EmailAddress = z.email();
 
-/** A mailbox as the API shows it; the inbound secret hash never leaves the server. */
-export function presentMailbox(row: repo.MailboxRow): MailboxResponse {
+/** A mailbox as the API shows it; the inbound secret hash and IMAP secrets never leave the server. */
+export function presentMailbox(row: repo.MailboxRow, imap: ImapSettingsResponse | null): MailboxResponse {
   return {
     id: row.id,
     address: row.address,
@@ -23,6 +34,7 @@ export function presentMailbox(row: repo.MailboxRow): MailboxResponse {
     googleGroup: row.googleGroup,
     metadataOnly: row.metadataOnly,
     isDefault: row.isDefault,
+    imap,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -30,18 +42,25 @@ export function presentMailbox(row: repo.MailboxRow): MailboxResponse {
 
 /** Mailboxes of an organisation: admin settings (`admin:settings`). */
 export class MailboxesService {
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly database: Database,
+    private readonly imap: { box: SecretBox; store: EphemeralStore },
+    private readonly cache: MailboxCache,
+  ) {}
 
   async list(actor: Actor) {
     requireSettings(actor);
     return this.database.withOrg(actor.orgId, async (tx) => ({
-      data: (await repo.listMailboxes(tx, actor.orgId)).map(presentMailbox),
+      data: await this.present(tx, actor.orgId, await repo.listMailboxes(tx, actor.orgId)),
     }));
   }
 
   async get(actor: Actor, id: string) {
     requireSettings(actor);
-    return this.database.withOrg(actor.orgId, async (tx) => presentMailbox(await found(tx, actor.orgId, id)));
+    return this.database.withOrg(actor.orgId, async (tx) => {
+      const [mailbox] = await this.present(tx, actor.orgId, [await found(tx, actor.orgId, id)]);
+      return mailbox!;
+    });
   }
 
   /** Creates a mailbox; the first one of an organisation becomes its default. */
@@ -52,11 +71,11 @@ export class MailboxesService {
       ? checkedAddress(input.outboundFromAddress, 'outboundFromAddress')
       : null;
     const inboundSecret = input.inboundMethod === 'api' ? newInboundSecret() : null;
-    return this.database.withOrg(actor.orgId, async (tx) => {
+    const created = await this.database.withOrg(actor.orgId, async (tx) => {
       await this.checkReferences(tx, actor.orgId, { address, teamId: input.teamId ?? null });
       const isDefault = input.isDefault ?? !(await repo.hasDefault(tx, actor.orgId));
       if (isDefault) await repo.clearDefault(tx, actor.orgId);
-      const row = await repo.insertMailbox(tx, {
+      const inserted = await repo.insertMailbox(tx, {
         orgId: actor.orgId,
         address,
         name: input.name,
@@ -70,8 +89,12 @@ export class MailboxesService {
         metadataOnly: input.metadataOnly,
         isDefault,
       });
-      return { ...presentMailbox(row), inboundSecret };
+      await this.saveImap(tx, inserted, input.imap);
+      const [mailbox] = await this.present(tx, actor.orgId, [inserted]);
+      return { ...mailbox!, inboundSecret };
     });
+    await this.cache.invalidate(actor.orgId);
+    return created;
   }
 
   async update(actor: Actor, id: string, input: UpdateMailboxBody) {
@@ -81,7 +104,7 @@ export class MailboxesService {
       input.outboundFromAddress === undefined || input.outboundFromAddress === null
         ? input.outboundFromAddress
         : checkedAddress(input.outboundFromAddress, 'outboundFromAddress');
-    return this.database.withOrg(actor.orgId, async (tx) => {
+    const result = await this.database.withOrg(actor.orgId, async (tx) => {
       const row = await found(tx, actor.orgId, id);
       await this.checkReferences(
         tx,
@@ -91,7 +114,7 @@ export class MailboxesService {
       );
       if (input.isDefault && !row.isDefault) await repo.clearDefault(tx, actor.orgId);
       // Switching to the api method issues no secret here; the inbound slice adds rotation.
-      const updated = await repo.updateMailbox(tx, actor.orgId, row.id, {
+      const changes = {
         ...(address === undefined ? {} : { address }),
         ...(input.name === undefined ? {} : { name: input.name }),
         ...(input.teamId === undefined ? {} : { teamId: input.teamId }),
@@ -102,9 +125,16 @@ export class MailboxesService {
         ...(input.googleGroup === undefined ? {} : { googleGroup: input.googleGroup }),
         ...(input.metadataOnly === undefined ? {} : { metadataOnly: input.metadataOnly }),
         ...(input.isDefault ? { isDefault: true } : {}),
-      });
-      return presentMailbox(updated);
+      };
+      // A change of the IMAP settings alone leaves the mailbox row as it is.
+      const updated =
+        Object.keys(changes).length > 0 ? await repo.updateMailbox(tx, actor.orgId, row.id, changes) : row;
+      await this.saveImap(tx, updated, input.imap);
+      const [mailbox] = await this.present(tx, actor.orgId, [updated]);
+      return mailbox!;
     });
+    await this.cache.invalidate(actor.orgId);
+    return result;
   }
 
   /** Soft delete; mail already sent from it keeps its delivery records. */
@@ -114,6 +144,42 @@ export class MailboxesService {
       const row = await found(tx, actor.orgId, id);
       await repo.softDeleteMailbox(tx, actor.orgId, row.id);
     });
+    await this.cache.invalidate(actor.orgId);
+  }
+
+  /**
+   * Stores the IMAP settings given for a mailbox (merged into the stored ones). An `imap`
+   * mailbox must have settings: 422 naming `imap` otherwise.
+   */
+  private async saveImap(tx: Executor, mailbox: repo.MailboxRow, input: ImapSettingsBody | undefined) {
+    const existing = await imapRepo.findSettings(tx, mailbox.orgId, mailbox.id);
+    if (input === undefined) {
+      if (mailbox.inboundMethod === 'imap' && !existing)
+        throw new AppError('UNPROCESSABLE', 'An imap mailbox needs its IMAP settings', {
+          details: { imap: 'required with inboundMethod imap' },
+        });
+      return;
+    }
+    const values = resolveImapSettings(mailbox.id, existing, input, this.imap.box);
+    await imapRepo.saveSettings(tx, { orgId: mailbox.orgId, mailboxId: mailbox.id, ...values });
+  }
+
+  /** Mailboxes with their IMAP settings, reading state and the polling worker's status. */
+  private async present(tx: Executor, orgId: string, rows: repo.MailboxRow[]): Promise<MailboxResponse[]> {
+    const ids = rows.map((row) => row.id);
+    const settings = new Map(
+      (await imapRepo.settingsOf(tx, orgId, ids)).map((row) => [row.mailboxId, row] as const),
+    );
+    const states = await imapRepo.statesOf(tx, orgId, [...settings.keys()]);
+    return Promise.all(
+      rows.map(async (row) => {
+        const imap = settings.get(row.id);
+        if (!imap) return presentMailbox(row, null);
+        const status = row.inboundMethod === 'imap' ? await readImapStatus(this.imap.store, row.id) : null;
+        const folders = states.filter((state) => state.mailboxId === row.id);
+        return presentMailbox(row, presentImapSettings(imap, status, folders));
+      }),
+    );
   }
 
   /** 422 for an unknown team, 409 for an address another live mailbox has. */

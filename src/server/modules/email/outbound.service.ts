@@ -14,8 +14,8 @@ import {
 } from '../tickets/index.js';
 import type { MailKind } from './mail-templates.defaults.js';
 import type { MailTemplatesService, RenderedMail } from './mail-templates.service.js';
+import type { MailboxCache } from './mailboxes.cache.js';
 import type { MailboxRow } from './mailboxes.repository.js';
-import { mailboxForTeam } from './mailboxes.repository.js';
 import { actorValues, agentMailKind, agentNotification, recipientValues } from './outbound.notifications.js';
 import * as repo from './outbound.repository.js';
 import type { ReplyTokens } from './outbound.tokens.js';
@@ -32,6 +32,8 @@ export interface OutboundContext {
   tokens: ReplyTokens;
   tickets: Pick<TicketsModule, 'system' | 'tickets'>;
   templates: MailTemplatesService;
+  /** The mailbox each ticket's mail leaves from, cached per organisation. */
+  mailboxes: Pick<MailboxCache, 'forTeam'>;
 }
 
 type Planned = Pick<repo.DeliveryRow, 'id' | 'status'>;
@@ -54,14 +56,18 @@ export class OutboundMailService {
     const ticketId = envelope.aggregateId;
     if (!orgId || !ticketId) return [];
     const isAck = envelope.event === TicketCreated.name;
+    // An agent's reply the agent mailed to the requester themselves (inbound.service) is not sent again.
     const isReply =
-      envelope.event === TicketMessageCreated.name && payload.data.byAgent === true && !payload.isInternal;
+      envelope.event === TicketMessageCreated.name &&
+      payload.data.byAgent === true &&
+      payload.data.mailedToRequester !== true &&
+      !payload.isInternal;
     const notifies = agentMailKind(envelope, payload) !== undefined;
     if (!isAck && !isReply && !notifies) return [];
     return this.context.database.withOrg(orgId, async (tx) => {
       const ticket = await this.context.tickets.system.find(tx, orgId, ticketId);
       if (!ticket) return [];
-      const mailbox = await mailboxForTeam(tx, orgId, ticket.teamId);
+      const mailbox = await this.context.mailboxes.forTeam(tx, orgId, ticket.teamId);
       if (!mailbox) return [];
       const rows: repo.DeliveryRow[] = [];
       if (isAck || isReply) {
@@ -198,7 +204,7 @@ export class OutboundMailService {
     ticket: TicketRow,
     input: { kind: MailKind; causeEventId: string; values: Record<string, string> },
   ): Promise<repo.DeliveryRow | undefined> {
-    const mailbox = await mailboxForTeam(tx, ticket.orgId, ticket.teamId);
+    const mailbox = await this.context.mailboxes.forTeam(tx, ticket.orgId, ticket.teamId);
     if (!mailbox) return undefined;
     const requester = (await directory.users(tx, ticket.orgId, [ticket.requesterId])).get(ticket.requesterId);
     if (!requester?.isActive) return undefined;

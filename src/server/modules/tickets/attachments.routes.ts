@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorResponses } from '../../platform/http/route-helpers.js';
+import { contentDisposition, dispositionFor } from '../../platform/scan/index.js';
 import { actorOf } from '../identity/index.js';
 import type { AttachmentsService } from './attachments.service.js';
 import { AttachmentResponse, IdParams } from './tickets.schema.js';
@@ -24,7 +25,7 @@ export const attachmentRoutes: FastifyPluginAsyncZod<{
       tags,
       summary: 'Upload an attachment (the request body is the file)',
       description:
-        'Send the file as the raw body with its Content-Type and `?fileName=`. Reference the returned id in `attachmentIds` of a reply or note within the same user.',
+        'Send the file as the raw body with its Content-Type and `?fileName=`. Reference the returned id in `attachmentIds` of a reply or note within the same user. The file is scanned for malware first (422 naming the signature when infected, 503 when the scanner cannot be reached); its type is read from its bytes and replaces the declared one when they disagree.',
       security,
       querystring: z.object({ fileName: z.string().max(1_000).optional() }),
       response: { 201: AttachmentResponse, ...errorResponses },
@@ -45,7 +46,7 @@ export const attachmentRoutes: FastifyPluginAsyncZod<{
       tags,
       summary: 'Download an attachment',
       description:
-        'Answers with the file, or with a 302 to a short-lived pre-signed URL when files are kept in S3.',
+        'Answers with the file, or with a 302 to a short-lived pre-signed URL when files are kept in S3. PNG, JPEG, GIF and WebP images are served inline, everything else as an attachment to save; the browser never sniffs the type and runs no script of the file (a sandbox CSP).',
       security,
       params: IdParams,
       response: {
@@ -62,7 +63,7 @@ export const attachmentRoutes: FastifyPluginAsyncZod<{
       return reply
         .header('content-type', meta.contentType)
         .header('content-length', String(meta.sizeBytes))
-        .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(meta.fileName)}`)
+        .header('content-disposition', contentDisposition(meta.fileName, dispositionFor(meta.contentType)))
         .header('x-content-type-options', 'nosniff')
         .header('content-security-policy', "default-src 'none'; sandbox")
         .send(stream);

@@ -2,6 +2,13 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { newId } from '../../platform/db/columns.js';
 import { AppError } from '../../platform/http/app-error.js';
+import {
+  type MalwareScanner,
+  ScanFailedError,
+  type ScanVerdict,
+  safeFileName,
+  sniffContentType,
+} from '../../platform/scan/index.js';
 import type { Actor } from '../identity/index.js';
 import type { TicketsContext } from './tickets.context.js';
 import { requirePermission } from './tickets.policy.js';
@@ -10,20 +17,16 @@ import * as repo from './tickets.repository.js';
 import type { TicketsService } from './tickets.service.js';
 
 const CONTENT_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
-const UNSAFE_NAME = /[\u0000-\u001f\u007f/\\:*?"<>|]+/g;
+/** Seconds a client waits before retrying an upload the scanner could not check. */
+const SCAN_RETRY_AFTER_SECONDS = 30;
 
 /** The download route of an attachment (`GET /api/v1/attachments/:id`), as links in content use it. */
 export function attachmentUrl(id: string): string {
   return `/api/v1/attachments/${id}`;
 }
 
-/** A file name safe to store and to send back in Content-Disposition. */
-export function safeFileName(name: string | undefined): string {
-  const base = (name ?? '').split(/[/\\]/).pop() ?? '';
-  const cleaned = base.replace(UNSAFE_NAME, '_').replace(/^\.+/, '').trim().slice(0, 200);
-  return cleaned || 'attachment';
-}
+/** The one file-name sanitizer, shared with mail attachments (email intake). */
+export { safeFileName };
 
 /** The media type of an upload, without parameters; unknown shapes become octet-stream. */
 export function safeContentType(header: string | undefined): string {
@@ -32,13 +35,15 @@ export function safeContentType(header: string | undefined): string {
 }
 
 /**
- * Uploads: bytes go to file storage first, then the metadata row; a failed insert removes
- * the file. An upload belongs to its uploader until a message claims it.
+ * Uploads: the bytes are scanned for malware and their real type is read from them, then
+ * they go to file storage, then the metadata row; a failed insert removes the file. An
+ * upload belongs to its uploader until a message claims it.
  */
 export class AttachmentsService {
   constructor(
     private readonly context: TicketsContext,
     private readonly tickets: TicketsService,
+    private readonly scanner: MalwareScanner,
     /** Lifetime of a pre-signed download URL, when the storage hands them out. */
     private readonly downloadUrlTtlSeconds = 900,
   ) {}
@@ -49,9 +54,10 @@ export class AttachmentsService {
   ) {
     requirePermission(actor, 'ticket:create', 'Uploading attachments');
     if (input.body.length === 0) throw new AppError('UNPROCESSABLE', 'The file is empty');
+    await this.ensureClean(input.body);
     const id = newId();
     const storageKey = `attachments/${actor.orgId}/${id}`;
-    const contentType = safeContentType(input.contentType);
+    const contentType = await sniffContentType(input.body, safeContentType(input.contentType));
     await this.context.storage.put(storageKey, input.body, { contentType });
     try {
       const row = await this.context.database.withOrg(actor.orgId, (tx) =>
@@ -73,6 +79,31 @@ export class AttachmentsService {
       });
       throw error;
     }
+  }
+
+  /**
+   * Refuses an infected file (422 naming the signature) and one the scanner could not check
+   * (503): nothing unscanned is stored.
+   */
+  private async ensureClean(body: Buffer): Promise<void> {
+    let verdict: ScanVerdict;
+    try {
+      verdict = await this.scanner.scan(body);
+    } catch (error) {
+      if (!(error instanceof ScanFailedError)) throw error;
+      throw new AppError('UNAVAILABLE', 'The file could not be scanned for malware; try again later', {
+        retryAfterSeconds: SCAN_RETRY_AFTER_SECONDS,
+        cause: error,
+      });
+    }
+    if (verdict.verdict === 'infected')
+      throw new AppError(
+        'UNPROCESSABLE',
+        `The file contains malware (${verdict.signature}) and was not kept`,
+        {
+          details: { signature: verdict.signature },
+        },
+      );
   }
 
   /**

@@ -172,6 +172,8 @@ export class EmailIntake {
       body: string;
       attachments: readonly EmailAttachmentInput[];
       mail?: EmailMessageView | undefined;
+      /** More data for the `message.created` event. */
+      data?: Record<string, unknown>;
     },
   ) {
     const actor: Actor = {
@@ -191,7 +193,11 @@ export class EmailIntake {
         attachmentIds: stored.map((attachment) => attachment.id),
       },
       false,
-      { channel: 'email', ...(input.mail ? { mail: mailColumns(input.mail, stored) } : {}) },
+      {
+        channel: 'email',
+        ...(input.mail ? { mail: mailColumns(input.mail, stored) } : {}),
+        ...(input.data ? { eventData: input.data } : {}),
+      },
     );
   }
 

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Database } from '../../platform/db/database.js';
 import type { PubSub } from '../../platform/pubsub/pubsub.port.js';
+import type { MalwareScanner } from '../../platform/scan/index.js';
 import type { FileStorage } from '../../platform/storage/storage.port.js';
 import { directory } from '../identity/index.js';
 import { TicketActionsService } from './actions.service.js';
@@ -90,6 +91,7 @@ export function createTicketsModule(
     storage: FileStorage;
     logger: Logger;
     pubsub: PubSub;
+    scanner: MalwareScanner;
     config: { attachmentMaxBytes: number; attachmentUrlTtlSeconds: number };
   },
   options: { teamIdsOf?: TicketsContext['teamIdsOf'] } = {},
@@ -110,7 +112,12 @@ export function createTicketsModule(
   const workflow = new WorkflowService(context, tickets);
   const relations = new RelationsService(context, tickets);
   const bulk = new BulkService(context);
-  const attachments = new AttachmentsService(context, tickets, platform.config.attachmentUrlTtlSeconds);
+  const attachments = new AttachmentsService(
+    context,
+    tickets,
+    platform.scanner,
+    platform.config.attachmentUrlTtlSeconds,
+  );
   const notifications = new NotificationsService(context);
   const actions = new TicketActionsService(context, tickets, messages);
   const settings = new SettingsService(context);

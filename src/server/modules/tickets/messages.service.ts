@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { z } from 'zod';
 import type { Executor } from '../../platform/db/database.js';
 import { AppError, notFound } from '../../platform/http/app-error.js';
@@ -30,6 +30,8 @@ export interface MessageOptions {
   channel?: repo.MessageRow['channel'];
   /** What a message that came by mail keeps besides its body. */
   mail?: Pick<repo.MessageRow, 'emailMessageId' | 'quotedText' | 'html'>;
+  /** More data for the message's event (the email module marks replies the requester already has). */
+  eventData?: Record<string, unknown>;
 }
 
 /** `<CAF+x=1@mail.gmail.com>` → `CAF_x_1@mail.gmail.com.eml`: safe in any header and file system. */
@@ -60,7 +62,9 @@ export class MessagesService {
     messageId: string,
   ): Promise<{ url: string } | { url: null; fileName: string; stream: Readable }> {
     requirePermission(actor, 'ticket:reply', 'Downloading the original mail');
-    const { storageKey, fileName } = await this.context.database.withOrg(actor.orgId, async (tx) => {
+    const found = await this.context.database.withOrg<
+      { fileName: string; inMailbox: string } | { fileName: string; storageKey: string }
+    >(actor.orgId, async (tx) => {
       const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId);
       const message = await repo.findMessage(tx, actor.orgId, ticket.id, messageId);
@@ -68,9 +72,18 @@ export class MessagesService {
       const record = mailId
         ? (await this.context.mail?.receivedMail(tx, actor.orgId, [mailId]))?.get(mailId)
         : undefined;
+      if (record?.inMailbox)
+        return { inMailbox: record.messageId, fileName: rawMailFileName(record.messageId) };
       if (!record?.rawStorageKey) throw notFound('Original mail');
       return { storageKey: record.rawStorageKey, fileName: rawMailFileName(record.messageId) };
     });
+    const { fileName } = found;
+    if ('inMailbox' in found) {
+      // A metadata-only mailbox: read from the mailbox, handed on, never stored.
+      const bytes = await this.context.mail!.readFromMailbox(actor.orgId, found.inMailbox);
+      return { url: null, fileName, stream: Readable.from([bytes]) };
+    }
+    const { storageKey } = found;
     const url = await this.context.storage.downloadUrl(storageKey, {
       expiresInSeconds: this.downloadUrlTtlSeconds,
       fileName,
@@ -149,7 +162,7 @@ export class MessagesService {
       {
         type: internal ? 'note_added' : 'comment_added',
         isInternal: internal,
-        data: { messageId: message.id, mentions, byAgent: agent },
+        data: { messageId: message.id, mentions, byAgent: agent, ...options.eventData },
       },
     ];
     if (!internal) {

@@ -39,11 +39,15 @@ export interface MessageMail {
   decision: string;
   /** Storage key of the original .eml, when it was kept. */
   rawStorageKey: string | null;
+  /** Not kept (a metadata-only mailbox): `readFromMailbox` fetches the original. */
+  inMailbox: boolean;
 }
 
 export interface MessageMailSource {
   /** The records of received mail by Message-ID, in one statement (unknown ids left out). */
   receivedMail(tx: Executor, orgId: string, messageIds: readonly string[]): Promise<Map<string, MessageMail>>;
+  /** The original of a mail kept only in its mailbox, read from there and not stored. */
+  readFromMailbox(orgId: string, messageId: string): Promise<Buffer>;
 }
 
 /** Who made a change: a user, or the system (automatic assignment, SLA escalation). */

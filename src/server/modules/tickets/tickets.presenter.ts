@@ -121,7 +121,11 @@ function presentMessageEmail(message: MessageRow, context: MailViewContext) {
     html: message.html,
   };
   if (!context.agent) return view;
-  return { ...view, decision: record?.decision ?? '', hasRaw: Boolean(record?.rawStorageKey) };
+  return {
+    ...view,
+    decision: record?.decision ?? '',
+    hasRaw: Boolean(record?.rawStorageKey) || Boolean(record?.inMailbox),
+  };
 }
 
 export function presentMessage(

@@ -13,6 +13,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { attachmentDisposition } from '../scan/file-names.js';
 import {
   assertSafeStorageKey,
   type DownloadUrlOptions,
@@ -23,6 +24,9 @@ import {
   type PutFileOptions,
   type StoredFile,
 } from './storage.port.js';
+
+/** The Content-Disposition of pre-signed downloads (shared with the API's own downloads). */
+export { attachmentDisposition };
 
 /** Options of {@link S3FileStorage}. */
 export interface S3FileStorageOptions {
@@ -50,24 +54,6 @@ function isMissingObject(error: unknown): boolean {
   if (!(error instanceof S3ServiceException)) return false;
   if (error.name === 'NoSuchBucket') return false;
   return error.name === 'NoSuchKey' || error.name === 'NotFound' || error.$metadata.httpStatusCode === 404;
-}
-
-/** RFC 5987 value: encodeURIComponent leaves `'()*` alone, but `'` delimits the charset there. */
-function encodeRfc5987(value: string): string {
-  return encodeURIComponent(value).replace(
-    /['()*]/g,
-    (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
-}
-
-/**
- * `attachment` with a printable-ASCII fallback name for old clients and the exact name in
- * `filename*`; quotes, backslashes and control characters never reach the header.
- */
-export function attachmentDisposition(fileName: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced
-  const fallback = fileName.replace(/[^\x20-\x7e]|["\\%\u0000-\u001f]/g, '_').trim() || 'download';
-  return `attachment; filename="${fallback}"; filename*=UTF-8''${encodeRfc5987(fileName)}`;
 }
 
 /**
