@@ -6,6 +6,7 @@ import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler } fro
 import type { Domain } from './domain.js';
 import { createIdentityModule, type IdentityModule } from './modules/identity/index.js';
 import { operationsRoutes } from './modules/operations/index.js';
+import { type RealtimeModule, registerRealtime } from './modules/realtime/index.js';
 import { createTemplatesModule } from './modules/templates/index.js';
 import type { TicketsModule } from './modules/tickets/index.js';
 import { registerErrorHandling } from './platform/http/error-handler.js';
@@ -21,6 +22,7 @@ export interface BuiltApp {
   app: FastifyInstance;
   identity: IdentityModule;
   tickets: TicketsModule;
+  realtime: RealtimeModule;
 }
 
 /**
@@ -94,6 +96,7 @@ export async function buildApp(platform: Platform, domain: Domain): Promise<Buil
   await domain.email.register(app);
   await domain.surveys.register(app);
   await createTemplatesModule(platform, tickets).register(app);
+  const realtime = await registerRealtime(app, { ...platform, identity, tickets });
   await app.register(operationsRoutes, {
     prefix: '/api/v1',
     deadLetters: platform.deadLetters,
@@ -109,5 +112,5 @@ export async function buildApp(platform: Platform, domain: Domain): Promise<Buil
   app.addHook('onClose', async () => {
     await identity.stop();
   });
-  return { app, identity, tickets };
+  return { app, identity, tickets, realtime };
 }

@@ -109,6 +109,11 @@ const EnvSchema = z.object({
     )
     .optional(),
   CLAMD_TIMEOUT_MS: positiveInt(60_000),
+  REALTIME_MAX_CONNECTIONS_PER_USER: positiveInt(5),
+  REALTIME_EVENT_RATE_MAX: positiveInt(60),
+  REALTIME_EVENT_RATE_WINDOW_SECONDS: positiveInt(10),
+  REALTIME_CATCH_UP_MAX_EVENTS: z.coerce.number().int().min(1).max(10_000).default(500),
+  PRESENCE_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -174,6 +179,19 @@ export interface Config {
   imapReconcileIntervalMs: number;
   /** clamd, which scans every attachment before it is stored; files are not scanned when unset. */
   clamd: { url: string; timeoutMs: number } | undefined;
+  /** Sockets (docs/realtime.md): connection cap, event rate limit, catch-up bound, presence TTL. */
+  realtime: RealtimeConfig;
+}
+
+export interface RealtimeConfig {
+  /** Open sockets one user may hold across all API processes. */
+  maxConnectionsPerUser: number;
+  /** Client events one socket may send per window; more are refused. */
+  eventRateLimit: { max: number; windowMs: number };
+  /** Most missed events replayed on reconnect; past it the client is told to refetch. */
+  catchUpMaxEvents: number;
+  /** How long viewing and typing last without a refresh. */
+  presenceTtlMs: number;
 }
 
 /** Where attachments go when S3_BUCKET is set. */
@@ -309,5 +327,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     imapReconcileIntervalMs: e.IMAP_RECONCILE_INTERVAL_MS,
     clamd: e.CLAMD_URL ? { url: e.CLAMD_URL, timeoutMs: e.CLAMD_TIMEOUT_MS } : undefined,
+    realtime: {
+      maxConnectionsPerUser: e.REALTIME_MAX_CONNECTIONS_PER_USER,
+      eventRateLimit: {
+        max: e.REALTIME_EVENT_RATE_MAX,
+        windowMs: e.REALTIME_EVENT_RATE_WINDOW_SECONDS * 1000,
+      },
+      catchUpMaxEvents: e.REALTIME_CATCH_UP_MAX_EVENTS,
+      presenceTtlMs: e.PRESENCE_TTL_SECONDS * 1000,
+    },
   };
 }

@@ -10,6 +10,8 @@ import type { CreateApiTokenBody } from './identity.schema.js';
 import { API_TOKEN_PREFIX, hashSecret } from './secrets.js';
 
 const CACHE_TTL_MS = 30_000;
+/** Pub/sub channel of revoked API tokens (their hashes), evicted from every process's cache. */
+export const API_TOKEN_INVALIDATED_CHANNEL = 'api-token-invalidated';
 
 /**
  * Authenticates personal API tokens. Lookups are cached briefly per process; revocation
@@ -20,7 +22,7 @@ export class ApiTokenAuthenticator {
   private readonly cache: SharedCache<Actor>;
 
   constructor(private readonly context: IdentityContext) {
-    this.cache = new SharedCache<Actor>(context.pubsub, 'api-token-invalidated', {
+    this.cache = new SharedCache<Actor>(context.pubsub, API_TOKEN_INVALIDATED_CHANNEL, {
       ttlMs: CACHE_TTL_MS,
       maxEntries: 20_000,
     });

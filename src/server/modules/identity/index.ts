@@ -5,7 +5,11 @@ import type { Database } from '../../platform/db/database.js';
 import type { EphemeralStore, PubSub } from '../../platform/pubsub/pubsub.port.js';
 import { AccessTokens } from './access-tokens.js';
 import { adminRoutes } from './admin.routes.js';
-import { ApiTokenAuthenticator, ApiTokensService } from './api-tokens.service.js';
+import {
+  API_TOKEN_INVALIDATED_CHANNEL,
+  ApiTokenAuthenticator,
+  ApiTokensService,
+} from './api-tokens.service.js';
 import { authRoutes } from './auth.routes.js';
 import { AuthService } from './auth.service.js';
 import type { IdentityContext } from './identity.context.js';
@@ -13,7 +17,7 @@ import { installAuthentication } from './identity.http.js';
 import { meRoutes } from './me.routes.js';
 import { createProfileCache, MeService } from './me.service.js';
 import { OrganizationsService } from './organizations.service.js';
-import { Revocations } from './revocations.js';
+import { REVOCATIONS_CHANNEL, Revocations } from './revocations.js';
 import { type KeyRing, lazyKeyRing } from './signing-keys.js';
 import { TeamsService } from './teams.service.js';
 import { UsersService } from './users.service.js';
@@ -46,6 +50,12 @@ export interface IdentityModule {
   keys: () => Promise<KeyRing>;
   /** Authenticates every non-public route defined after this call; call it before any route. */
   installAuthentication(app: FastifyInstance): void;
+  /**
+   * Calls `listener` whenever a revocation (sign-out, deactivation, role change, revoked API
+   * token) reaches this process, after `auth` applies it: long-lived connections use it to
+   * re-authenticate. Resolves to the function that stops listening.
+   */
+  onRevocation(listener: () => void): Promise<() => Promise<void>>;
   /** Adds the JWKS document and the module's routes. */
   register(app: FastifyInstance): Promise<void>;
   stop(): Promise<void>;
@@ -89,6 +99,18 @@ export async function createIdentityModule(platform: {
     keys,
     installAuthentication(app) {
       installAuthentication(app, auth);
+    },
+    async onRevocation(listener) {
+      // Subscribed after the revocation list and the token cache (started above): pub/sub
+      // runs a channel's handlers in subscription order, so `auth` already knows.
+      const stops = await Promise.all(
+        [REVOCATIONS_CHANNEL, API_TOKEN_INVALIDATED_CHANNEL].map((channel) =>
+          platform.pubsub.subscribe(channel, () => listener()),
+        ),
+      );
+      return async () => {
+        await Promise.all(stops.map((stop) => stop()));
+      };
     },
     async register(app) {
       app.get(

@@ -1,6 +1,7 @@
 import type { EphemeralStore, PubSub } from '../../platform/pubsub/pubsub.port.js';
 
-const CHANNEL = 'auth-revocations';
+/** Pub/sub channel of revocations; every process applies them to its local copy. */
+export const REVOCATIONS_CHANNEL = 'auth-revocations';
 const KEY_PREFIX = 'revoked:';
 
 /**
@@ -23,7 +24,7 @@ export class Revocations {
   ) {}
 
   async start(): Promise<void> {
-    this.unsubscribe = await this.pubsub.subscribe(CHANNEL, (message) => {
+    this.unsubscribe = await this.pubsub.subscribe(REVOCATIONS_CHANNEL, (message) => {
       const { key, value, expiresAt } = JSON.parse(message) as {
         key: string;
         value: number;
@@ -60,7 +61,7 @@ export class Revocations {
     const expiresAt = Date.now() + this.ttlMs;
     this.remember(key, value, expiresAt);
     await this.store.set(`${KEY_PREFIX}${key}`, `${value}/${expiresAt}`, this.ttlMs);
-    await this.pubsub.publish(CHANNEL, JSON.stringify({ key, value, expiresAt }));
+    await this.pubsub.publish(REVOCATIONS_CHANNEL, JSON.stringify({ key, value, expiresAt }));
   }
 
   private remember(key: string, value: number, expiresAt: number): void {

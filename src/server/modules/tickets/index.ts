@@ -9,6 +9,7 @@ import { TicketActionsService } from './actions.service.js';
 import { attachmentRoutes } from './attachments.routes.js';
 import { AttachmentsService } from './attachments.service.js';
 import { BulkService } from './bulk.service.js';
+import { TicketFeedService } from './feed.service.js';
 import { MessagesService } from './messages.service.js';
 import { notificationRoutes } from './notifications.routes.js';
 import { NotificationsService } from './notifications.service.js';
@@ -34,6 +35,7 @@ export type {
   TicketRenderContext,
 } from './actions.service.js';
 export type { EmailAttachmentInput, EmailAuthor, EmailIntake, EmailMessageView } from './email-intake.js';
+export type { FeedItem, TicketFeedService } from './feed.service.js';
 export * from './settings.events.js';
 export type { SystemTicketChanges } from './system.service.js';
 export { DONE_STATUSES, WAITING_STATUSES } from './ticket-status.js';
@@ -49,6 +51,8 @@ export type {
 } from './tickets.context.js';
 export * from './tickets.events.js';
 export { defineTicketJobs, scheduleTicketJobs } from './tickets.jobs.js';
+/** Who sees which ticket: sockets decide delivery with the same rule as the REST API. */
+export { canSee, isAgent, type Viewer } from './tickets.policy.js';
 export type { TicketHistory, TicketRow } from './tickets.repository.js';
 /** Contracts other modules' routes reuse (macros validate ticket fields with them). */
 export { Body, Tags, TicketDetailResponse, TicketPriority, TicketStatus, Title } from './tickets.schema.js';
@@ -65,6 +69,8 @@ export interface TicketsModule {
   workflow: WorkflowService;
   relations: RelationsService;
   bulk: BulkService;
+  /** Ticket events presented for live clients (sockets) and their reconnect catch-up. */
+  feed: TicketFeedService;
   /** Several changes and a reply in one transaction (macros). */
   actions: TicketActionsService;
   /** Changes the system makes (automatic assignment, escalation), in the caller's transaction. */
@@ -128,6 +134,7 @@ export function createTicketsModule(
     workflow,
     relations,
     bulk,
+    feed: new TicketFeedService(context),
     actions,
     system: new SystemTicketChanges(context),
     onChange(hook) {

@@ -16,6 +16,7 @@ import { isAgent, requirePermission } from './tickets.policy.js';
 import { presentMessage } from './tickets.presenter.js';
 import * as repo from './tickets.repository.js';
 import type { MessageBody } from './tickets.schema.js';
+import { assertNoCollision } from './tickets.service.js';
 
 // An e-mail address written as "@alice@example.com", not preceded by a word character.
 const MENTION = /(?<![\w.@])@([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
@@ -106,6 +107,7 @@ export class MessagesService {
     return this.context.database.withOrg(actor.orgId, async (tx) => {
       const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId, { lock: true });
+      await assertNoCollision(tx, actor, ticket, input);
       const result = await this.write(tx, actor, ticket, input, internal, options);
       const attachments = await repo.attachmentsOfMessages(tx, [result.message.id]);
       const context = await presentContext(this.context, tx, viewer, { messages: [result.message] });

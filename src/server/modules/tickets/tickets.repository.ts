@@ -11,6 +11,7 @@ import {
   isNull,
   notInArray,
   or,
+  type SQL,
   sql,
 } from 'drizzle-orm';
 import { type Executor, quote } from '../../platform/db/database.js';
@@ -286,6 +287,91 @@ export async function listTimeline(
     )
     .orderBy(asc(ticketEvents.id))
     .limit(options.limit);
+}
+
+/** Timeline rows by id (the live feed); requesters' reads leave internal events out. */
+export async function findTimelineEvents(
+  tx: Executor,
+  orgId: string,
+  eventIds: readonly string[],
+  includeInternal: boolean,
+) {
+  if (eventIds.length === 0) return [];
+  return tx
+    .select()
+    .from(ticketEvents)
+    .where(
+      and(
+        eq(ticketEvents.orgId, orgId),
+        inArray(ticketEvents.id, [...eventIds]),
+        includeInternal ? undefined : eq(ticketEvents.isInternal, false),
+      ),
+    )
+    .orderBy(asc(ticketEvents.id));
+}
+
+/**
+ * Timeline rows after `after` on the tickets `visible` admits (undefined: all), oldest
+ * first: what a reconnecting client missed.
+ */
+export async function timelineAfter(
+  tx: Executor,
+  orgId: string,
+  visible: SQL | undefined,
+  options: { includeInternal: boolean; after: string; limit: number },
+) {
+  return tx
+    .select(getTableColumns(ticketEvents))
+    .from(ticketEvents)
+    .innerJoin(tickets, eq(tickets.id, ticketEvents.ticketId))
+    .where(
+      and(
+        eq(ticketEvents.orgId, orgId),
+        gt(ticketEvents.id, options.after),
+        options.includeInternal ? undefined : eq(ticketEvents.isInternal, false),
+        visible,
+      ),
+    )
+    .orderBy(asc(ticketEvents.id))
+    .limit(options.limit);
+}
+
+/**
+ * Public replies, assignments and status changes on a ticket after `after` by anyone but
+ * `userId` (the system included): what a reply or change written from an older view of
+ * the ticket would collide with.
+ */
+export async function collidingEvents(
+  tx: Executor,
+  ticketId: string,
+  after: string,
+  userId: string,
+  limit: number,
+) {
+  const types: TimelineEventType[] = ['comment_added', 'assigned', 'status_changed'];
+  return tx
+    .select()
+    .from(ticketEvents)
+    .where(
+      and(
+        eq(ticketEvents.ticketId, ticketId),
+        gt(ticketEvents.id, after),
+        inArray(ticketEvents.type, types),
+        eq(ticketEvents.isInternal, false),
+        sql`${ticketEvents.actorId} is distinct from ${userId}::uuid`,
+      ),
+    )
+    .orderBy(asc(ticketEvents.id))
+    .limit(limit);
+}
+
+/** Messages by id, of any ticket of the organisation. */
+export async function findMessages(tx: Executor, orgId: string, messageIds: readonly string[]) {
+  if (messageIds.length === 0) return [];
+  return tx
+    .select(messageColumns)
+    .from(ticketMessages)
+    .where(and(eq(ticketMessages.orgId, orgId), inArray(ticketMessages.id, [...messageIds])));
 }
 
 /** Moves a merged ticket's messages, events and attachments to the target ticket. */

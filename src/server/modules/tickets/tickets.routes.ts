@@ -25,6 +25,8 @@ import type { TicketsService } from './tickets.service.js';
 import type { WorkflowService } from './workflow.service.js';
 
 const security = [{ bearer: [] }];
+const COLLISION =
+  'With `lastSeenEventId`, a public reply, assignment or status change by someone else since that event answers 409 listing them (`details.events`); `force: true` goes ahead.';
 const tags = ['tickets'];
 
 /** `If-Match: "3"`, `W/"3"` or `3` → 3. */
@@ -136,7 +138,7 @@ export const ticketRoutes: FastifyPluginAsyncZod<TicketRouteServices> = async (a
       schema: {
         tags,
         summary,
-        description: 'Mention users with `@their@email.address` in the body or by id in `mentions`.',
+        description: `Mention users with \`@their@email.address\` in the body or by id in \`mentions\`. ${COLLISION}`,
         security,
         params: IdParams,
         body: MessageBody,
@@ -181,13 +183,17 @@ export const ticketRoutes: FastifyPluginAsyncZod<TicketRouteServices> = async (a
     schema: {
       tags,
       summary: 'Change the status (illegal transitions answer 422)',
+      description: COLLISION,
       security,
       params: IdParams,
       body: StatusBody,
       response: { 200: TicketDetailResponse, ...errorResponses },
     },
     handler: async (request, reply) =>
-      etag(reply, await workflow.changeStatus(actorOf(request), request.params.id, request.body.status)),
+      etag(
+        reply,
+        await workflow.changeStatus(actorOf(request), request.params.id, request.body.status, request.body),
+      ),
   });
 
   app.post('/tickets/:id/close', {
@@ -205,6 +211,7 @@ export const ticketRoutes: FastifyPluginAsyncZod<TicketRouteServices> = async (a
     schema: {
       tags,
       summary: 'Assign to an agent and/or team (moving someone else’s ticket needs ticket:reassign)',
+      description: COLLISION,
       security,
       params: IdParams,
       body: AssignBody,

@@ -75,11 +75,25 @@ export const UpdateTicketBody = z
   })
   .strict();
 
-export const StatusBody = z.object({ status: TicketStatus }).strict();
+/**
+ * The collision check of a reply, note, assignment or status change (docs/tickets.md):
+ * a public reply, assignment or status change by someone else after `lastSeenEventId`
+ * answers 409 with those events, unless `force`.
+ */
+export const CollisionGuard = z.object({
+  lastSeenEventId: z
+    .uuid()
+    .optional()
+    .describe('Id of the last event of this ticket the author saw; changes since by others answer 409'),
+  force: z.boolean().optional().describe('Go ahead despite changes since `lastSeenEventId`'),
+});
+
+export const StatusBody = z.object({ status: TicketStatus, ...CollisionGuard.shape }).strict();
 export const AssignBody = z
   .object({
     assigneeId: z.uuid().nullable().optional(),
     teamId: z.uuid().nullable().optional(),
+    ...CollisionGuard.shape,
   })
   .strict()
   .refine((body) => body.assigneeId !== undefined || body.teamId !== undefined, {
@@ -91,6 +105,7 @@ export const MessageBody = z
     body: Body,
     mentions: z.array(z.uuid()).max(50).default([]).describe('User ids, in addition to @email mentions'),
     attachmentIds: z.array(z.uuid()).max(20).default([]),
+    ...CollisionGuard.shape,
   })
   .strict();
 

@@ -23,7 +23,7 @@ import {
   userRefs,
 } from './tickets.presenter.js';
 import * as repo from './tickets.repository.js';
-import type { CreateTicketBody, EventListQuery, UpdateTicketBody } from './tickets.schema.js';
+import type { CollisionGuard, CreateTicketBody, EventListQuery, UpdateTicketBody } from './tickets.schema.js';
 import { NO_MATCHES } from './views.counts.js';
 
 /** Format of ticket numbers: TKT-YYYYMMDD-NNNNN (the day in UTC; five digits, more past 99,999). */
@@ -41,6 +41,9 @@ export type TicketSummary = Pick<
 const AGENT_ONLY_FIELDS = new Set(['tags']);
 
 type Changes = Record<string, { from: unknown; to: unknown }>;
+
+/** Most colliding events a 409 lists. */
+const MAX_COLLISIONS = 20;
 
 /** Use cases on single tickets: open, read, edit, delete, timeline. */
 export class TicketsService {
@@ -384,6 +387,35 @@ export function assertVersion(ticket: repo.TicketRow, expected: number | undefin
       },
     );
   }
+}
+
+/**
+ * The collision check of replies, notes, assignments and status changes: when the author
+ * names the last event they saw, a public reply, assignment or status change someone else
+ * (or the system) made since is a 409 listing those events as the author may see them,
+ * unless the author confirms with `force`. Runs on the locked ticket.
+ */
+export async function assertNoCollision(
+  tx: Executor,
+  actor: Actor,
+  ticket: repo.TicketRow,
+  guard: z.output<typeof CollisionGuard>,
+): Promise<void> {
+  if (!guard.lastSeenEventId || guard.force) return;
+  const rows = await repo.collidingEvents(tx, ticket.id, guard.lastSeenEventId, actor.userId, MAX_COLLISIONS);
+  if (rows.length === 0) return;
+  const users = await directory.users(
+    tx,
+    ticket.orgId,
+    rows.flatMap((row) => (row.actorId ? [row.actorId] : [])),
+  );
+  const events = rows.map((row) => presentEvent(row, { users }));
+  const what = [...new Set(rows.map((row) => row.type.replace('_', ' ')))].join(', ');
+  throw new AppError(
+    'CONFLICT',
+    `The ticket changed since you last saw it (${what}); send again with "force": true to go ahead`,
+    { details: { lastEventId: rows.at(-1)!.id, events } },
+  );
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

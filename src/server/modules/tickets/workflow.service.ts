@@ -7,8 +7,8 @@ import type { TicketStatus } from './ticket-status.js';
 import { recordTicketChanges, type TicketsContext, viewerOf, visibleTicket } from './tickets.context.js';
 import { isAgent, needsReassign, requirePermission, type Viewer } from './tickets.policy.js';
 import * as repo from './tickets.repository.js';
-import type { AssignBody } from './tickets.schema.js';
-import type { TicketsService } from './tickets.service.js';
+import type { AssignBody, CollisionGuard } from './tickets.schema.js';
+import { assertNoCollision, type TicketsService } from './tickets.service.js';
 
 /** Whether the caller may move a ticket to `status` (the transition itself is planStatus's). */
 export function assertMayChangeStatus(actor: Actor, ticket: repo.TicketRow, status: TicketStatus): void {
@@ -28,9 +28,15 @@ export class WorkflowService {
     private readonly tickets: TicketsService,
   ) {}
 
-  async changeStatus(actor: Actor, ticketId: string, status: TicketStatus) {
-    return this.change(actor, ticketId, async (_tx, viewer, ticket) => {
+  async changeStatus(
+    actor: Actor,
+    ticketId: string,
+    status: TicketStatus,
+    guard: z.output<typeof CollisionGuard> = {},
+  ) {
+    return this.change(actor, ticketId, async (tx, viewer, ticket) => {
       assertMayChangeStatus(viewer.actor, ticket, status);
+      await assertNoCollision(tx, actor, ticket, guard);
       return planStatus(ticket, status);
     });
   }
@@ -42,7 +48,10 @@ export class WorkflowService {
 
   async assign(actor: Actor, ticketId: string, input: z.output<typeof AssignBody>) {
     requirePermission(actor, 'ticket:assign', 'Assigning a ticket');
-    return this.change(actor, ticketId, (tx, _viewer, ticket) => planAssignment(tx, actor, ticket, input));
+    return this.change(actor, ticketId, async (tx, _viewer, ticket) => {
+      await assertNoCollision(tx, actor, ticket, input);
+      return planAssignment(tx, actor, ticket, input);
+    });
   }
 
   /** Unassigns; the assignee may let go of their own ticket, others need ticket:reassign. */

@@ -1,0 +1,482 @@
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { io, type Socket } from 'socket.io-client';
+import {
+  benchPassword,
+  type Cleanup,
+  callApi,
+  callApiJson,
+  cpuSeconds,
+  createServicesEnv,
+  formatLatency,
+  formatMb,
+  loadNote,
+  login,
+  machineSummary,
+  makeTempDir,
+  mapConcurrently,
+  type NodeServer,
+  parseSingleRunnerOption,
+  percentile,
+  printTable,
+  type Runner,
+  readMemory,
+  resolveRunner,
+  runBenchmark,
+  runToCompletion,
+  servicesReachable,
+  sleep,
+  spawnTracked,
+  startSwitchboard,
+  stopProcess,
+  verdict,
+  waitUntilReady,
+  warningsIn,
+} from './lib.js';
+
+/**
+ * Sockets on PostgreSQL + Redis (the Socket.io Redis adapter on):
+ *
+ *   1. one `RUN_MODE=all` process: N authenticated sockets (socket.io-client over WebSocket,
+ *      from this process), of which M are agents of one organisation and the rest of another
+ *      that gets no events. RSS of the server before and after they connect, after an idle
+ *      pause: RSS per idle socket. Then ticket updates (PATCH title through the API) at R/s
+ *      for S seconds; every update is a `ticket:updated` for each of the M sockets. Delivery
+ *      latency = time the socket got the event − time the PATCH was sent (commit, relay,
+ *      presenting, fan-out and the client's decoding included);
+ *   2. two `RUN_MODE=api` processes and a `RUN_MODE=worker` (the outbox relay) behind one
+ *      Redis: M sockets split across both API processes, updates sent to the first. Delivery
+ *      latency on each side (the second is cross-process by construction).
+ *
+ *   npx tsx bench/realtime.ts [--smoke] [--sockets 5000] [--subscribed 1000] [--rate 100]
+ *     [--seconds 30] [--cross-subscribed 1000] [--idle-seconds 5] [--runner tsx|built]
+ *     [--log-level warn]
+ *
+ * `--smoke`: 200 sockets, 100 subscribed, 10 updates/s for 10 s, 100 across two processes.
+ * The clients run in this process and share the machine's cores with the servers: their CPU
+ * is printed next to the server's. Figures are printed, never asserted.
+ */
+
+const { values } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    sockets: { type: 'string' },
+    subscribed: { type: 'string' },
+    rate: { type: 'string' },
+    seconds: { type: 'string' },
+    'cross-subscribed': { type: 'string' },
+    'idle-seconds': { type: 'string', default: '5' },
+    runner: { type: 'string', default: 'tsx' },
+    'log-level': { type: 'string', default: 'warn' },
+  },
+});
+
+function option(name: keyof typeof values, full: number, smoke = full): number {
+  const given = values[name];
+  const text = typeof given === 'string' ? given : String(values.smoke ? smoke : full);
+  const number = Number(text);
+  if (!(number > 0) || !Number.isInteger(number))
+    throw new Error(`--${name} must be a positive whole number (got ${text})`);
+  return number;
+}
+
+const settings = {
+  sockets: option('sockets', 5_000, 200),
+  subscribed: option('subscribed', 1_000, 100),
+  rate: option('rate', 100, 10),
+  seconds: option('seconds', 30, 10),
+  crossSubscribed: option('cross-subscribed', 1_000, 100),
+  idleSeconds: option('idle-seconds', 5),
+};
+if (settings.subscribed > settings.sockets) throw new Error('--subscribed cannot exceed --sockets');
+const TARGET = { sockets: 5_000, subscribed: 1_000, rate: 100, fanoutP99Ms: 100, crossP99Ms: 150 };
+/** Sockets per user: the connection cap is raised so that a few users hold them all. */
+const SOCKETS_PER_USER = 250;
+const TICKETS = 50;
+/** How long after the last update deliveries are still waited for. */
+const DRAIN_MS = 15_000;
+const PUBLIC_URL = 'http://switchboard.bench';
+
+interface Figure {
+  figure: string;
+  target: string;
+  measured: string;
+  verdict: string;
+}
+
+interface Desk {
+  adminToken: string;
+  agentTokens: string[];
+}
+
+/** An organisation with `agents` agents (no team: every agent sees every ticket). */
+async function createDesk(baseUrl: string, name: string, agents: number): Promise<Desk> {
+  const password = benchPassword();
+  const signup = await callApiJson<{ accessToken: string }>(baseUrl, 'POST', '/api/v1/orgs', {
+    body: { name, adminEmail: `admin@${slug(name)}.example`, adminPassword: password },
+    expect: 201,
+  });
+  const agentTokens = await mapConcurrently(
+    Array.from({ length: agents }, (_, index) => index),
+    4,
+    async (index) => {
+      const email = `agent${index}@${slug(name)}.example`;
+      await callApi(baseUrl, 'POST', '/api/v1/admin/users', {
+        token: signup.accessToken,
+        body: { email, name: `Agent ${index}`, role: 'agent', password },
+        expect: 201,
+      });
+      return login(baseUrl, email, password);
+    },
+  );
+  return { adminToken: signup.accessToken, agentTokens };
+}
+
+const slug = (name: string) => name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+
+/** A connected socket.io client; `onUpdate` gets the title an update set and the receive time. */
+async function connectSocket(
+  baseUrl: string,
+  token: string,
+  onUpdate?: (title: string, at: number) => void,
+): Promise<Socket> {
+  const socket = io(baseUrl, {
+    auth: { token },
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+  });
+  if (onUpdate) {
+    socket.on('ticket:updated', (payload: { event?: { changes?: { title?: { to?: string } } } }) => {
+      const title = payload.event?.changes?.title?.to;
+      if (title) onUpdate(title, performance.now());
+    });
+  }
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', (error: Error & { data?: unknown }) =>
+      reject(new Error(`socket refused: ${error.message} ${JSON.stringify(error.data ?? {})}`)),
+    );
+  });
+  return socket;
+}
+
+async function connectMany(
+  baseUrl: string,
+  tokens: string[],
+  count: number,
+  onUpdate?: (title: string, at: number) => void,
+): Promise<{ sockets: Socket[]; ms: number }> {
+  const started = performance.now();
+  const sockets = await mapConcurrently(
+    Array.from({ length: count }, (_, index) => index),
+    50,
+    (index) => connectSocket(baseUrl, tokens[index % tokens.length]!, onUpdate),
+  );
+  return { sockets, ms: performance.now() - started };
+}
+
+async function openTickets(baseUrl: string, token: string): Promise<string[]> {
+  return mapConcurrently(
+    Array.from({ length: TICKETS }, (_, index) => index),
+    8,
+    async (index) =>
+      (
+        await callApiJson<{ id: string }>(baseUrl, 'POST', '/api/v1/tickets', {
+          token,
+          body: { title: `Realtime bench ticket ${index}` },
+          expect: 201,
+        })
+      ).id,
+  );
+}
+
+/** Deliveries of every update to every subscribed socket, keyed by the title the update set. */
+class DeliveryLog {
+  private readonly sentAt = new Map<string, number>();
+  readonly latencies: number[] = [];
+  received = 0;
+
+  sent(title: string, at: number): void {
+    this.sentAt.set(title, at);
+  }
+
+  delivered = (title: string, at: number): void => {
+    const sent = this.sentAt.get(title);
+    if (sent === undefined) return;
+    this.received += 1;
+    this.latencies.push(at - sent);
+  };
+}
+
+/** Open-loop updates at `rate`/s for `seconds` through `baseUrl`; returns HTTP latencies. */
+async function sendUpdates(
+  baseUrl: string,
+  token: string,
+  tickets: string[],
+  logs: DeliveryLog[],
+  label: string,
+): Promise<{ sent: number; httpMs: number[]; errors: number }> {
+  const total = settings.rate * settings.seconds;
+  const interval = 1000 / settings.rate;
+  const started = performance.now();
+  const httpMs: number[] = [];
+  let errors = 0;
+  const inFlight: Array<Promise<void>> = [];
+  for (let sequence = 0; sequence < total; sequence += 1) {
+    const due = started + sequence * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    const title = `${label} update ${sequence}`;
+    const at = performance.now();
+    for (const log of logs) log.sent(title, at);
+    inFlight.push(
+      callApi(baseUrl, 'PATCH', `/api/v1/tickets/${tickets[sequence % tickets.length]}`, {
+        token,
+        body: { title },
+        expect: 200,
+      }).then(
+        () => {
+          httpMs.push(performance.now() - at);
+        },
+        (error: unknown) => {
+          errors += 1;
+          if (errors <= 3) console.log(`  update failed: ${String(error).slice(0, 300)}`);
+        },
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+  return { sent: total, httpMs: httpMs.sort((a, b) => a - b), errors };
+}
+
+async function waitForDeliveries(logs: Array<{ log: DeliveryLog; expected: number }>): Promise<void> {
+  const deadline = performance.now() + DRAIN_MS;
+  while (performance.now() < deadline && logs.some(({ log, expected }) => log.received < expected))
+    await sleep(100);
+}
+
+function describeLatencies(latencies: number[]): string {
+  if (latencies.length === 0) return 'none delivered';
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return `p50 ${formatLatency(percentile(sorted, 50))}, p95 ${formatLatency(percentile(sorted, 95))}, p99 ${formatLatency(percentile(sorted, 99))}, max ${formatLatency(sorted.at(-1)!)}`;
+}
+
+function p99(latencies: number[]): number {
+  return latencies.length === 0
+    ? Number.POSITIVE_INFINITY
+    : percentile(
+        [...latencies].sort((a, b) => a - b),
+        99,
+      );
+}
+
+/** A verdict of a run below the target's size (`--smoke`) says so. */
+function sized(text: string, subscribed: number): string {
+  return settings.rate < TARGET.rate || subscribed < TARGET.subscribed ? `${text} (smaller run)` : text;
+}
+
+function closeAll(sockets: Socket[]): void {
+  for (const socket of sockets) socket.close();
+}
+
+async function stopServer(server: NodeServer, name: string): Promise<void> {
+  const shutdown = await stopProcess(server);
+  const warnings = warningsIn(server);
+  for (const warning of warnings.slice(0, 5)) console.log(`  log of ${name}: ${warning.slice(0, 300)}`);
+  if (warnings.length > 5) console.log(`  log of ${name}: ${warnings.length - 5} more warnings`);
+  if (shutdown.code !== 0)
+    throw new Error(`${name} exited ${shutdown.code ?? shutdown.signal}:\n${server.tail()}`);
+}
+
+// --- 1. one process ----------------------------------------------------------------------------
+
+async function measureOneProcess(
+  cleanup: Cleanup,
+  runner: Runner,
+  env: Record<string, string>,
+): Promise<Figure[]> {
+  const server = await startSwitchboard(cleanup, runner, { ...env, RUN_MODE: 'all' });
+  await waitUntilReady(server, { timeoutMs: 120_000 });
+  const subscribedUsers = Math.ceil(settings.subscribed / SOCKETS_PER_USER);
+  const idleCount = settings.sockets - settings.subscribed;
+  const subscribed = await createDesk(server.baseUrl, 'Realtime Subscribed', subscribedUsers);
+  const idle = await createDesk(
+    server.baseUrl,
+    'Realtime Idle',
+    Math.max(1, Math.ceil(idleCount / SOCKETS_PER_USER)),
+  );
+  const tickets = await openTickets(server.baseUrl, subscribed.agentTokens[0]!);
+  console.log(
+    `\n1. One server process, RUN_MODE=all (API + relay), pid ${server.pid}: ${settings.sockets.toLocaleString('en')} sockets ` +
+      `(${settings.subscribed.toLocaleString('en')} agents of one organisation, ${idleCount.toLocaleString('en')} of another that gets no events), ` +
+      `${SOCKETS_PER_USER} per user (REALTIME_MAX_CONNECTIONS_PER_USER raised for the benchmark)`,
+  );
+
+  // A few sockets first, so that the baseline has the socket code loaded and warm.
+  closeAll((await connectMany(server.baseUrl, idle.agentTokens, 20)).sockets);
+  await sleep(2_000);
+  const before = readMemory(server.pid);
+  const log = new DeliveryLog();
+  const idleSockets = await connectMany(server.baseUrl, idle.agentTokens, idleCount);
+  const live = await connectMany(server.baseUrl, subscribed.agentTokens, settings.subscribed, log.delivered);
+  const sockets = [...idleSockets.sockets, ...live.sockets];
+  cleanup.defer('close the sockets of phase 1', () => closeAll(sockets));
+  await sleep(settings.idleSeconds * 1000);
+  const after = readMemory(server.pid);
+  const perSocketKb = ((after.rssMb - before.rssMb) * 1024) / settings.sockets;
+  console.log(
+    `  connected ${settings.sockets.toLocaleString('en')} sockets in ${((idleSockets.ms + live.ms) / 1000).toFixed(1)} s ` +
+      `(50 handshakes at a time); server RSS ${formatMb(before.rssMb)} before, ${formatMb(after.rssMb)} after ${settings.idleSeconds} s idle ` +
+      `(peak ${formatMb(after.peakRssMb)}): ${perSocketKb.toFixed(1)} KB per idle socket`,
+  );
+
+  const cpuBefore = { server: cpuSeconds(server.pid), bench: process.cpuUsage(), at: performance.now() };
+  const sent = await sendUpdates(server.baseUrl, subscribed.agentTokens[0]!, tickets, [log], 'one');
+  const expected = (sent.sent - sent.errors) * settings.subscribed;
+  await waitForDeliveries([{ log, expected }]);
+  const elapsed = (performance.now() - cpuBefore.at) / 1000;
+  const bench = process.cpuUsage(cpuBefore.bench);
+  console.log(
+    `  ${sent.sent.toLocaleString('en')} updates at ${settings.rate}/s for ${settings.seconds} s (${sent.errors} failed), ` +
+      `PATCH ${describeLatencies(sent.httpMs)}`,
+  );
+  console.log(
+    `  deliveries ${log.received.toLocaleString('en')} of ${expected.toLocaleString('en')} expected; latency ${describeLatencies(log.latencies)}`,
+  );
+  console.log(
+    `  CPU over ${elapsed.toFixed(1)} s: server ${Math.round(((cpuSeconds(server.pid) - cpuBefore.server) / elapsed) * 100)} % of one core, ` +
+      `benchmark (clients) ${Math.round(((bench.user + bench.system) / 1e6 / elapsed) * 100)} %`,
+  );
+  closeAll(sockets);
+  await stopServer(server, 'the server');
+  const fanoutP99 = p99(log.latencies);
+  return [
+    {
+      figure: 'concurrent authenticated sockets, one process',
+      target: TARGET.sockets.toLocaleString('en'),
+      measured: `${settings.sockets.toLocaleString('en')} (${perSocketKb.toFixed(1)} KB RSS per idle socket)`,
+      verdict: settings.sockets >= TARGET.sockets ? verdict(true) : 'smaller run',
+    },
+    {
+      figure: `delivery p99, ${settings.rate} updates/s to ${settings.subscribed.toLocaleString('en')} sockets`,
+      target: `≤ ${TARGET.fanoutP99Ms} ms`,
+      measured: `${formatLatency(fanoutP99)} (${log.received.toLocaleString('en')}/${expected.toLocaleString('en')} delivered)`,
+      verdict: sized(
+        verdict(fanoutP99 <= TARGET.fanoutP99Ms && log.received === expected),
+        settings.subscribed,
+      ),
+    },
+  ];
+}
+
+// --- 2. two API processes ------------------------------------------------------------------------
+
+async function measureTwoProcesses(
+  cleanup: Cleanup,
+  runner: Runner,
+  env: Record<string, string>,
+): Promise<Figure[]> {
+  const a = await startSwitchboard(cleanup, runner, { ...env, RUN_MODE: 'api' });
+  const b = await startSwitchboard(cleanup, runner, { ...env, RUN_MODE: 'api' });
+  const worker = await startSwitchboard(cleanup, runner, { ...env, RUN_MODE: 'worker' });
+  await Promise.all([a, b].map((server) => waitUntilReady(server, { timeoutMs: 120_000 })));
+  const desk = await createDesk(
+    a.baseUrl,
+    'Realtime Two Processes',
+    Math.ceil(settings.crossSubscribed / SOCKETS_PER_USER),
+  );
+  const tickets = await openTickets(a.baseUrl, desk.agentTokens[0]!);
+  console.log(
+    `\n2. Two RUN_MODE=api processes (pids ${a.pid}, ${b.pid}) and a RUN_MODE=worker (pid ${worker.pid}, the relay) on one Redis: ` +
+      `${settings.crossSubscribed.toLocaleString('en')} sockets, half on each API process; updates sent to the first`,
+  );
+  const half = Math.floor(settings.crossSubscribed / 2);
+  const onA = new DeliveryLog();
+  const onB = new DeliveryLog();
+  const socketsA = await connectMany(a.baseUrl, desk.agentTokens, half, onA.delivered);
+  const socketsB = await connectMany(
+    b.baseUrl,
+    desk.agentTokens,
+    settings.crossSubscribed - half,
+    onB.delivered,
+  );
+  const sockets = [...socketsA.sockets, ...socketsB.sockets];
+  cleanup.defer('close the sockets of phase 2', () => closeAll(sockets));
+  const sent = await sendUpdates(a.baseUrl, desk.agentTokens[0]!, tickets, [onA, onB], 'two');
+  const updates = sent.sent - sent.errors;
+  await waitForDeliveries([
+    { log: onA, expected: updates * half },
+    { log: onB, expected: updates * (settings.crossSubscribed - half) },
+  ]);
+  console.log(
+    `  ${sent.sent.toLocaleString('en')} updates (${sent.errors} failed), PATCH ${describeLatencies(sent.httpMs)}`,
+  );
+  console.log(
+    `  sockets on the process that took the updates: ${onA.received.toLocaleString('en')} deliveries, ${describeLatencies(onA.latencies)}`,
+  );
+  console.log(
+    `  sockets on the other process: ${onB.received.toLocaleString('en')} deliveries, ${describeLatencies(onB.latencies)}`,
+  );
+  closeAll(sockets);
+  for (const [server, name] of [
+    [a, 'API process A'],
+    [b, 'API process B'],
+    [worker, 'the worker'],
+  ] as const)
+    await stopServer(server, name);
+  const crossP99 = p99(onB.latencies);
+  const expected = updates * (settings.crossSubscribed - half);
+  return [
+    {
+      figure: 'cross-process delivery p99 (two API processes, Redis)',
+      target: `≤ ${TARGET.crossP99Ms} ms`,
+      measured: `${formatLatency(crossP99)} (${onB.received.toLocaleString('en')}/${expected.toLocaleString('en')} delivered)`,
+      verdict: sized(
+        verdict(crossP99 <= TARGET.crossP99Ms && onB.received === expected),
+        settings.crossSubscribed,
+      ),
+    },
+  ];
+}
+
+await runBenchmark('realtime benchmark', async (cleanup) => {
+  const started = new Date();
+  console.log(`realtime benchmark, ${started.toISOString()}; ${machineSummary()}; before: ${loadNote()}`);
+  const services = await servicesReachable();
+  if (!services.ok) throw new Error(`the realtime benchmark needs PostgreSQL and Redis: ${services.detail}`);
+  const runner = await resolveRunner(parseSingleRunnerOption(values.runner), cleanup);
+  const env: Record<string, string> = {
+    ...(await createServicesEnv(cleanup)),
+    LOG_LEVEL: values['log-level'],
+  };
+  const dataDir = makeTempDir(cleanup, 'sb-realtime-bench');
+  await runToCompletion(
+    spawnTracked(cleanup, process.execPath, runner.nodeArgs, {
+      ...env,
+      RUN_MODE: 'migrate',
+      DATA_DIR: dataDir,
+    }),
+  );
+  const serverEnv: Record<string, string> = {
+    ...env,
+    MIGRATE_ON_START: 'false',
+    SEED_DEMO: 'false',
+    ALLOW_SIGNUP: 'true',
+    DATA_DIR: dataDir,
+    PUBLIC_URL,
+    ACCESS_TOKEN_TTL_SECONDS: '86400',
+    REALTIME_MAX_CONNECTIONS_PER_USER: String(SOCKETS_PER_USER),
+  };
+  console.log(`server ${runner.description}; PostgreSQL + Redis (${env.REDIS_PREFIX})`);
+  const figures = [
+    ...(await measureOneProcess(cleanup, runner, serverEnv)),
+    ...(await measureTwoProcesses(cleanup, runner, serverEnv)),
+  ];
+  console.log(`\nSummary (${started.toISOString().slice(0, 10)}; ${machineSummary()}):`);
+  printTable(
+    ['figure', 'target', 'measured', 'verdict'],
+    figures.map((line) => [line.figure, line.target, line.measured, line.verdict]),
+  );
+  console.log(`\nafter: ${loadNote()}`);
+});
