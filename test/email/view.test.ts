@@ -208,4 +208,38 @@ describe('reading mail in a ticket', () => {
       (await api('GET', `/tickets/${other.id}/messages/${message.id}/raw`, world.agent)).statusCode,
     ).toBe(404);
   });
+
+  it('downloads the mail that opened a ticket, which has no message of its own', async () => {
+    const openingId = `<opening-${run}@customer.test>`;
+    const opening = [
+      `From: Rita Requester <${requesterEmail}>`,
+      `To: hooks@${domain}`,
+      'Subject: Badge reader at the back door',
+      `Message-ID: ${openingId}`,
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'It beeps but the door stays shut.',
+      '',
+    ].join('\r\n');
+    const response = await inject(opening);
+    expect(response.statusCode, response.body).toBe(202);
+    expect(response.json()).toMatchObject({ status: 'created', ticketMessageId: null });
+    const ticketId = response.json().ticketId;
+    // On a team, so an agent of another team cannot see it.
+    const moved = await api('PATCH', `/tickets/${ticketId}`, world.agent, { teamId: world.teamId });
+    expect(moved.statusCode, moved.body).toBe(200);
+
+    const url = `/tickets/${ticketId}/mail/raw`;
+    const download = await api('GET', url, world.agent);
+    expect(download.statusCode, download.body).toBe(200);
+    expect(download.headers['content-type']).toBe('message/rfc822');
+    expect(download.headers['content-disposition']).toBe(
+      `attachment; filename="opening-${run}@customer.test.eml"`,
+    );
+    expect(download.rawPayload.equals(Buffer.from(opening))).toBe(true);
+    expect((await api('GET', url, world.requester)).statusCode).toBe(403);
+    expect((await api('GET', url, world.outsider)).statusCode).toBe(404);
+    // A ticket opened on the web came by no mail.
+    expect((await api('GET', `/tickets/${ticket.id}/mail/raw`, world.agent)).statusCode).toBe(404);
+  });
 });

@@ -57,10 +57,14 @@ export class MessagesService {
    * The original .eml of a message that came by mail (agents who may see the ticket): a
    * short-lived URL straight to the storage when it offers one, else a stream of the bytes.
    */
+  /**
+   * The original .eml of a message that came by mail, or with `messageId` null of the mail
+   * that opened the ticket (which has no message of its own unless it brought files).
+   */
   async rawMail(
     actor: Actor,
     ticketId: string,
-    messageId: string,
+    messageId: string | null,
   ): Promise<{ url: string } | { url: null; fileName: string; stream: Readable }> {
     requirePermission(actor, 'ticket:reply', 'Downloading the original mail');
     const found = await this.context.database.withOrg<
@@ -68,8 +72,10 @@ export class MessagesService {
     >(actor.orgId, async (tx) => {
       const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId);
-      const message = await repo.findMessage(tx, actor.orgId, ticket.id, messageId);
-      const mailId = message?.emailMessageId;
+      const mailId =
+        messageId === null
+          ? await repo.openingMailId(tx, actor.orgId, ticket.id)
+          : (await repo.findMessage(tx, actor.orgId, ticket.id, messageId))?.emailMessageId;
       const record = mailId
         ? (await this.context.mail?.receivedMail(tx, actor.orgId, [mailId]))?.get(mailId)
         : undefined;

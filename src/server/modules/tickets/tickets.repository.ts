@@ -669,3 +669,28 @@ export async function hasWrittenOn(tx: Executor, ticketId: string, userId: strin
     .limit(1);
   return rows.length > 0;
 }
+
+/**
+ * The Message-ID of the mail that opened a ticket (its `created` event says so), the first
+ * one when merges brought several; undefined for tickets that did not come by mail.
+ */
+export async function openingMailId(
+  tx: Executor,
+  orgId: string,
+  ticketId: string,
+): Promise<string | undefined> {
+  const [row] = await tx
+    .select({ messageId: sql<string>`${ticketEvents.data}->>'messageId'` })
+    .from(ticketEvents)
+    .where(
+      and(
+        eq(ticketEvents.orgId, orgId),
+        eq(ticketEvents.ticketId, ticketId),
+        eq(ticketEvents.type, 'created'),
+        sql`${ticketEvents.data} ? 'messageId'`,
+      ),
+    )
+    .orderBy(asc(ticketEvents.id))
+    .limit(1);
+  return row?.messageId;
+}

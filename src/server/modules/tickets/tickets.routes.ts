@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../platform/http/app-error.js';
@@ -167,16 +169,26 @@ export const ticketRoutes: FastifyPluginAsyncZod<TicketRouteServices> = async (a
     },
     handler: async (request, reply) => {
       const { id, messageId } = request.params;
-      const download = await messages.rawMail(actorOf(request), id, messageId);
-      // The URL expires, so neither the browser nor a proxy may keep the redirect.
-      if (download.url !== null) return reply.header('cache-control', 'no-store').redirect(download.url, 302);
-      return reply
-        .header('content-type', 'message/rfc822')
-        .header('content-disposition', `attachment; filename="${download.fileName}"`)
-        .header('x-content-type-options', 'nosniff')
-        .header('content-security-policy', "default-src 'none'; sandbox")
-        .send(download.stream);
+      return sendRawMail(reply, await messages.rawMail(actorOf(request), id, messageId));
     },
+  });
+
+  app.get('/tickets/:id/mail/raw', {
+    schema: {
+      tags,
+      summary: 'Download the original e-mail (.eml) that opened a ticket (agents)',
+      description:
+        'The mail a ticket came from, which has no message of its own unless it brought files. Answers like `GET /tickets/:id/messages/:messageId/raw`; 404 for tickets that did not come by mail.',
+      security,
+      params: IdParams,
+      response: {
+        200: z.any().describe('The raw message'),
+        302: z.null().describe('Redirect to a pre-signed URL of the file'),
+        ...errorResponses,
+      },
+    },
+    handler: async (request, reply) =>
+      sendRawMail(reply, await messages.rawMail(actorOf(request), request.params.id, null)),
   });
 
   app.post('/tickets/:id/status', {
@@ -256,3 +268,18 @@ export const ticketRoutes: FastifyPluginAsyncZod<TicketRouteServices> = async (a
     handler: (request) => tickets.events(actorOf(request), request.params.id, request.query),
   });
 };
+
+/** An original .eml: a redirect to its pre-signed URL, or the bytes, never rendered by a browser. */
+function sendRawMail(
+  reply: FastifyReply,
+  download: { url: string } | { url: null; fileName: string; stream: Readable },
+) {
+  // The URL expires, so neither the browser nor a proxy may keep the redirect.
+  if (download.url !== null) return reply.header('cache-control', 'no-store').redirect(download.url, 302);
+  return reply
+    .header('content-type', 'message/rfc822')
+    .header('content-disposition', `attachment; filename="${download.fileName}"`)
+    .header('x-content-type-options', 'nosniff')
+    .header('content-security-policy', "default-src 'none'; sandbox")
+    .send(download.stream);
+}
