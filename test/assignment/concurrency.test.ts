@@ -10,7 +10,14 @@ import {
   uniqueEmail,
   usingServices,
 } from '../support/harness.js';
-import { freePort, type ServerProcess, spawnServer, waitForStatus } from '../support/process.js';
+import {
+  callApi as call,
+  deleteRedisPrefix,
+  freePort,
+  type ServerProcess,
+  spawnServer,
+  waitForStatus,
+} from '../support/process.js';
 
 const AGENTS = 5;
 const CAPACITY = 10;
@@ -60,29 +67,8 @@ describe.skipIf(!usingServices)('automatic assignment across two API processes',
     await Promise.all(servers.map((server) => server.exited));
     await database?.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
-    const { Redis } = await import('ioredis');
-    const redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 1 });
-    try {
-      const keys = await redis.keys(`${redisPrefix}:*`);
-      if (keys.length > 0) await redis.del(...keys);
-    } finally {
-      redis.disconnect();
-    }
+    await deleteRedisPrefix(redisPrefix);
   });
-
-  async function call<T>(baseUrl: string, method: string, url: string, token: string | null, body?: object) {
-    const response = await fetch(`${baseUrl}/api/v1${url}`, {
-      method,
-      headers: {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    if (response.status >= 300) throw new Error(`${method} ${url}: ${response.status} ${text}`);
-    return JSON.parse(text) as T;
-  }
 
   it(`assigns exactly ${AGENTS * CAPACITY} of ${TICKETS} concurrent tickets and queues the rest`, async () => {
     const [a, b] = servers as [(typeof servers)[number], (typeof servers)[number]];

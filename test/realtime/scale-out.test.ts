@@ -9,7 +9,14 @@ import {
   uniqueEmail,
   usingServices,
 } from '../support/harness.js';
-import { freePort, type ServerProcess, spawnServer, waitForStatus } from '../support/process.js';
+import {
+  callApi as call,
+  deleteRedisPrefix,
+  freePort,
+  type ServerProcess,
+  spawnServer,
+  waitForStatus,
+} from '../support/process.js';
 import { until } from '../support/wait.js';
 import { type Client, connect, refusal } from './support.js';
 
@@ -63,29 +70,8 @@ describe.skipIf(!usingServices)('sockets across two API processes', () => {
     await Promise.all(processes.map((server) => server.exited));
     await database?.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
-    const { Redis } = await import('ioredis');
-    const redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 1 });
-    try {
-      const keys = await redis.keys(`${redisPrefix}:*`);
-      if (keys.length > 0) await redis.del(...keys);
-    } finally {
-      redis.disconnect();
-    }
+    await deleteRedisPrefix(redisPrefix);
   });
-
-  async function call<T>(baseUrl: string, method: string, url: string, token: string | null, body?: object) {
-    const response = await fetch(`${baseUrl}/api/v1${url}`, {
-      method,
-      headers: {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    if (response.status >= 300) throw new Error(`${method} ${url}: ${response.status} ${text}`);
-    return JSON.parse(text) as T;
-  }
 
   async function user(baseUrl: string, admin: string, role: string) {
     const email = uniqueEmail(role);

@@ -58,3 +58,36 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** JSON over real HTTP to a spawned server's API (`/api/v1` + url); throws on 3xx and above. */
+export async function callApi<T>(
+  baseUrl: string,
+  method: string,
+  url: string,
+  token: string | null,
+  body?: object,
+): Promise<T> {
+  const response = await fetch(`${baseUrl}/api/v1${url}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  if (response.status >= 300) throw new Error(`${method} ${url}: ${response.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/** Deletes the Redis keys spawned servers wrote under `prefix` (REDIS_URL). */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: 1 });
+  try {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
