@@ -112,7 +112,9 @@ export interface NodeServer extends Spawned {
 
 /**
  * Starts `node <nodeArgs>` with PORT set to a free port; on cleanup it is stopped with
- * SIGTERM (then SIGKILL) if still running.
+ * SIGTERM (then SIGKILL) if still running. `BENCH_SERVER_NODE_ARGS` (space-separated) is put
+ * before the arguments of every server, for flags NODE_OPTIONS refuses, such as
+ * `--cpu-prof --cpu-prof-dir=/tmp/profiles`.
  */
 export async function startNodeServer(
   cleanup: Cleanup,
@@ -121,10 +123,11 @@ export async function startNodeServer(
   options: SpawnOptions = {},
 ): Promise<NodeServer> {
   const port = await freePort();
+  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const spawned = spawnTracked(
     cleanup,
     process.execPath,
-    nodeArgs,
+    [...extra, ...nodeArgs],
     { ...env, PORT: String(port), HOST: '127.0.0.1' },
     options,
   );

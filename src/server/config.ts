@@ -113,6 +113,7 @@ const EnvSchema = z.object({
   REALTIME_EVENT_RATE_MAX: positiveInt(60),
   REALTIME_EVENT_RATE_WINDOW_SECONDS: positiveInt(10),
   REALTIME_CATCH_UP_MAX_EVENTS: z.coerce.number().int().min(1).max(10_000).default(500),
+  REALTIME_FANOUT_INTERVAL_MS: z.coerce.number().int().min(0).max(1_000).default(40),
   PRESENCE_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
 });
 
@@ -190,6 +191,8 @@ export interface RealtimeConfig {
   eventRateLimit: { max: number; windowMs: number };
   /** Most missed events replayed on reconnect; past it the client is told to refetch. */
   catchUpMaxEvents: number;
+  /** Least time between the starts of two fan-out passes (events arriving meanwhile share the next). */
+  fanoutIntervalMs: number;
   /** How long viewing and typing last without a refresh. */
   presenceTtlMs: number;
 }
@@ -334,6 +337,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         windowMs: e.REALTIME_EVENT_RATE_WINDOW_SECONDS * 1000,
       },
       catchUpMaxEvents: e.REALTIME_CATCH_UP_MAX_EVENTS,
+      fanoutIntervalMs: e.REALTIME_FANOUT_INTERVAL_MS,
       presenceTtlMs: e.PRESENCE_TTL_SECONDS * 1000,
     },
   };

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Server } from 'socket.io';
+import type { Server, Socket } from 'socket.io';
 import { EventEnvelope } from '../../platform/events/events.js';
 import {
   canSee,
@@ -10,6 +10,7 @@ import {
   TicketMessageCreated,
   type TicketsModule,
 } from '../tickets/index.js';
+import { holdWrites } from './realtime.coalescing.js';
 import { socketEventOf } from './realtime.events.js';
 import type { RealtimeMetrics } from './realtime.metrics.js';
 import { rooms } from './realtime.rooms.js';
@@ -49,6 +50,7 @@ interface Delivery {
 export class TicketFanout {
   private readonly queue: EventEnvelope[] = [];
   private draining: Promise<void> | undefined;
+  private lastPassAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly deps: {
@@ -57,6 +59,11 @@ export class TicketFanout {
       tickets: Pick<TicketsModule, 'feed'>;
       metrics: RealtimeMetrics;
       logger: Logger;
+      /**
+       * Least time between the starts of two passes. Every socket gets one write per pass, so
+       * under load the events of this interval share it; a quiet system sends at once.
+       */
+      intervalMs: number;
       /** A socket that may no longer see a ticket leaves its room (and presence). */
       evict: (socketId: string, ticketId: string) => void;
       /** Team memberships of an organisation changed. */
@@ -89,6 +96,9 @@ export class TicketFanout {
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
+      const wait = this.lastPassAt + this.deps.intervalMs - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      this.lastPassAt = performance.now();
       const batch = this.queue.splice(0, BATCH);
       try {
         await this.deliver(batch);
@@ -104,6 +114,7 @@ export class TicketFanout {
 
   private async deliver(batch: EventEnvelope[]): Promise<void> {
     const byOrg = new Map<string, Delivery[]>();
+    const targets = new Set<Socket>();
     const deliveries = batch.flatMap((envelope) => {
       const parsed = TicketEventPayload.safeParse(envelope.payload);
       if (!parsed.success) {
@@ -113,7 +124,7 @@ export class TicketFanout {
         );
         return [];
       }
-      const delivery = this.recipients(envelope.orgId!, envelope, parsed.data);
+      const delivery = this.recipients(envelope.orgId!, envelope, parsed.data, targets);
       byOrg.set(envelope.orgId!, [...(byOrg.get(envelope.orgId!) ?? []), delivery]);
       return [delivery];
     });
@@ -123,10 +134,15 @@ export class TicketFanout {
         [...byOrg].map(async ([orgId, list]) => [orgId, await this.views(orgId, list)] as const),
       ),
     );
-    for (const delivery of deliveries) {
-      const view = views.get(delivery.envelope.orgId!);
-      if (view) this.send(delivery, view);
-    }
+    this.deps.metrics.batchEvents.observe(batch.length);
+    this.deps.metrics.batchSockets.observe(targets.size);
+    // A socket's events of the batch leave in one write (see realtime.coalescing.ts).
+    holdWrites(targets, () => {
+      for (const delivery of deliveries) {
+        const view = views.get(delivery.envelope.orgId!);
+        if (view) this.send(delivery, view);
+      }
+    });
   }
 
   /** The agent and requester views of an organisation's events, or undefined when they failed for good. */
@@ -194,7 +210,12 @@ export class TicketFanout {
    * each checked with `canSee` on the ticket as the event left it. Sockets viewing a
    * ticket they may no longer see are evicted from its room.
    */
-  private recipients(orgId: string, envelope: EventEnvelope, payload: TicketEventPayload): Delivery {
+  private recipients(
+    orgId: string,
+    envelope: EventEnvelope,
+    payload: TicketEventPayload,
+    targets: Set<Socket>,
+  ): Delivery {
     const ticketId = envelope.aggregateId!;
     this.followersChanged(ticketId, payload);
     const candidates = [
@@ -221,6 +242,8 @@ export class TicketFanout {
         }
         if (isAgent(session.actor)) agents.push(socket.id);
         else if (!payload.isInternal) requesters.push(socket.id);
+        else continue;
+        targets.add(socket);
       }
     }
     return { envelope, payload, agents, requesters };

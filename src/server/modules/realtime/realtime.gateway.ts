@@ -14,6 +14,7 @@ import { canSee, isAgent, type TicketsModule } from '../tickets/index.js';
 import { PresenceService } from './presence.service.js';
 import { PresenceStore } from './presence.store.js';
 import { catchUp } from './realtime.catchup.js';
+import { coalesceWrites } from './realtime.coalescing.js';
 import { errorBody, handshakeError, refusalReason } from './realtime.errors.js';
 import { TicketFanout } from './realtime.fanout.js';
 import { createRealtimeMetrics, type RealtimeMetrics } from './realtime.metrics.js';
@@ -91,6 +92,7 @@ export class RealtimeGateway {
       tickets: deps.tickets,
       metrics: this.metrics,
       logger,
+      intervalMs: deps.config.realtime.fanoutIntervalMs,
       evict: (socketId, ticketId) => this.evict(socketId, ticketId),
       membershipChanged: (orgId) => this.refreshMemberships(orgId),
     });
@@ -209,6 +211,7 @@ export class RealtimeGateway {
 
   private connected(socket: Socket): void {
     const session = this.sessions.get(socket)!;
+    coalesceWrites(socket);
     joinSessionRooms(socket, session);
     const agent = isAgent(session.actor);
     const member = () => ({ socketId: socket.id, userId: session.actor.userId, name: session.name });

@@ -9,6 +9,10 @@ export interface RealtimeMetrics {
   rejected: client.Counter<'reason'>;
   /** Work that failed for good after its retries, by stage (fanout, presence, catch_up, redis). */
   failures: client.Counter<'stage'>;
+  /** Ticket events per fan-out pass: passes grow under load, and each socket gets one write per pass. */
+  batchEvents: client.Histogram;
+  /** Sockets written to per fan-out pass. */
+  batchSockets: client.Histogram;
 }
 
 export function createRealtimeMetrics(metrics: Metrics, connections: () => number): RealtimeMetrics {
@@ -38,6 +42,18 @@ export function createRealtimeMetrics(metrics: Metrics, connections: () => numbe
       name: 'switchboard_realtime_failures_total',
       help: 'Socket work that failed after its retries, by stage',
       labelNames: ['stage'],
+      registers,
+    }),
+    batchEvents: new client.Histogram({
+      name: 'switchboard_realtime_fanout_batch_events',
+      help: 'Ticket events handled per fan-out pass',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200],
+      registers,
+    }),
+    batchSockets: new client.Histogram({
+      name: 'switchboard_realtime_fanout_batch_sockets',
+      help: 'Local sockets written to per fan-out pass',
+      buckets: [1, 10, 100, 1_000, 5_000, 20_000],
       registers,
     }),
   };
