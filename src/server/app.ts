@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Domain } from './domain.js';
 import { createIdentityModule, type IdentityModule } from './modules/identity/index.js';
@@ -13,6 +18,7 @@ import { registerErrorHandling } from './platform/http/error-handler.js';
 import { installIdempotency } from './platform/http/idempotency.js';
 import { installRequestObservation, registerOperationsEndpoints } from './platform/http/operations.js';
 import { serializerCompiler } from './platform/http/serializer.js';
+import { LazyChildLogger } from './platform/logger.js';
 import type { Platform } from './platform/platform.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -35,6 +41,7 @@ export async function buildApp(platform: Platform, domain: Domain): Promise<Buil
     loggerInstance: logger as FastifyBaseLogger,
     // One line per request (written in onResponse below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    childLoggerFactory: LazyChildLogger.factory as unknown as FastifyServerOptions['childLoggerFactory'],
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     genReqId: (request) => {
