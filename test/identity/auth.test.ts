@@ -79,9 +79,14 @@ describe('sign-in and tokens', () => {
     const forgedPayload = Buffer.from(
       JSON.stringify({ ...decodeJwt(org.token), role: 'admin', sub: '00000000-0000-7000-8000-000000000000' }),
     ).toString('base64url');
+    // The genuine token is verified and cached first: the forged ones share its signature.
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/me', headers: org.auth })).statusCode).toBe(
+      200,
+    );
     const cases: Array<[Record<string, string>, string]> = [
       [{}, 'UNAUTHENTICATED'],
       [{ authorization: 'Basic abc' }, 'UNAUTHENTICATED'],
+      [{ authorization: `Bearer ${org.token} ${signature}` }, 'UNAUTHENTICATED'],
       [{ authorization: 'Bearer not-a-jwt' }, 'TOKEN_INVALID'],
       [{ authorization: `Bearer ${header}.${forgedPayload}.${signature}` }, 'TOKEN_INVALID'],
       [{ authorization: `Bearer ${header}.${payload}.${signature!.slice(0, -4)}AAAA` }, 'TOKEN_INVALID'],

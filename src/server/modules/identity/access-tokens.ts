@@ -19,12 +19,26 @@ const AccessClaims = z.object({
 export type AccessClaims = z.infer<typeof AccessClaims>;
 
 /**
+ * The cache key of a token: its signature segment. Hashing the whole 500-character token on
+ * every request cost more than the rest of authentication; the 86-character signature is as
+ * unique, and an entry is used only when its whole token equals the presented one.
+ */
+function cacheKey(token: string): string {
+  return token.slice(token.lastIndexOf('.') + 1);
+}
+
+interface Verified {
+  token: string;
+  claims: AccessClaims;
+}
+
+/**
  * Signs and verifies short-lived ES256 access tokens. Verified tokens are cached until they
  * expire: ECDSA verification costs far more than the rest of a typical request, and a
  * token's signature cannot change. Revocation is checked separately on every request.
  */
 export class AccessTokens {
-  private readonly cache = new Map<string, AccessClaims>();
+  private readonly cache = new Map<string, Verified>();
   private static readonly CACHE_LIMIT = 20_000;
 
   constructor(
@@ -59,16 +73,18 @@ export class AccessTokens {
 
   /** Claims of a token verified before and not yet expired, without any waiting; else undefined. */
   cached(token: string): AccessClaims | undefined {
-    const claims = this.cache.get(token);
-    return claims && claims.exp * 1000 > Date.now() ? claims : undefined;
+    const entry = this.cache.get(cacheKey(token));
+    if (!entry || entry.token !== token) return undefined;
+    return entry.claims.exp * 1000 > Date.now() ? entry.claims : undefined;
   }
 
   /** Verifies signature, issuer, audience and expiry; throws TOKEN_INVALID / TOKEN_EXPIRED. */
   async verify(token: string): Promise<AccessClaims> {
-    const cached = this.cache.get(token);
-    if (cached) {
-      if (cached.exp * 1000 > Date.now()) return cached;
-      this.cache.delete(token);
+    const key = cacheKey(token);
+    const cached = this.cache.get(key);
+    if (cached?.token === token) {
+      if (cached.claims.exp * 1000 > Date.now()) return cached.claims;
+      this.cache.delete(key);
       throw new AppError('TOKEN_EXPIRED', 'Access token has expired');
     }
     const keys = await this.keys();
@@ -95,7 +111,7 @@ export class AccessTokens {
       const oldest = this.cache.keys().next().value;
       if (oldest !== undefined) this.cache.delete(oldest);
     }
-    this.cache.set(token, claims.data);
+    this.cache.set(key, { token, claims: claims.data });
     return claims.data;
   }
 }
