@@ -34,7 +34,12 @@ import {
  * idle: on PostgreSQL + Redis (the target) and embedded PGlite (for comparison). The node
  * process is spawned directly, so /proc/<pid>/status is the server's, not a wrapper's.
  *
- *   npx tsx bench/idle-rss.ts [--idle-seconds 10] [--runner built|tsx|both] [--mode services|embedded|both]
+ *   npx tsx bench/idle-rss.ts [--idle-seconds 30] [--runner built|tsx|both] [--mode services|embedded|both]
+ *
+ * Idle means settled: V8 keeps the young generation it grew while starting (up to 32 MB)
+ * until its memory reducer sees a low allocation rate, about 10–15 s after start here. The
+ * target is judged on the reading after the whole idle period (30 s by default); the reading
+ * at 10 s is printed next to it.
  */
 
 const TARGET_RSS_MB = 150;
@@ -54,6 +59,8 @@ interface Reading {
   migrateMs: number | undefined;
   atReady: Memory;
   afterIdle: Memory;
+  /** RSS 10 s after ready, when the idle period is longer. */
+  at10sMb: number | undefined;
   maxDuringIdleMb: number;
   heapUsedMb: number | undefined;
   heapTotalMb: number | undefined;
@@ -64,7 +71,7 @@ interface Reading {
 
 const { values } = parseArgs({
   options: {
-    'idle-seconds': { type: 'string', default: '10' },
+    'idle-seconds': { type: 'string', default: '30' },
     runner: { type: 'string' },
     mode: { type: 'string', default: 'both' },
   },
@@ -106,7 +113,8 @@ await runBenchmark('idle-rss', async (cleanup) => {
       'mode',
       'runner',
       'RSS at ready',
-      'RSS after idle',
+      'RSS at 10 s',
+      `RSS after ${idleSeconds} s idle`,
       'max RSS idle',
       'VmHWM (peak)',
       'V8 heap used / total',
@@ -118,6 +126,7 @@ await runBenchmark('idle-rss', async (cleanup) => {
       SCENARIO_LABELS[reading.scenario],
       reading.runner.name,
       formatMb(reading.atReady.rssMb),
+      reading.at10sMb === undefined ? '—' : formatMb(reading.at10sMb),
       formatMb(reading.afterIdle.rssMb),
       formatMb(reading.maxDuringIdleMb),
       formatMb(reading.afterIdle.peakRssMb),
@@ -165,9 +174,12 @@ async function measure(
   if (!measured.includes('node')) throw new Error(`pid ${server.pid} is not node: ${measured}`);
   const atReady = readMemory(server.pid);
   let maxDuringIdleMb = atReady.rssMb;
-  for (let second = 0; second < idleSeconds; second += 1) {
+  let at10sMb: number | undefined;
+  for (let second = 1; second <= idleSeconds; second += 1) {
     await sleep(1_000);
-    maxDuringIdleMb = Math.max(maxDuringIdleMb, readMemory(server.pid).rssMb);
+    const rssMb = readMemory(server.pid).rssMb;
+    maxDuringIdleMb = Math.max(maxDuringIdleMb, rssMb);
+    if (second === 10 && idleSeconds > 10) at10sMb = rssMb;
   }
   const afterIdle = readMemory(server.pid);
   const childProcesses = describeChildren(server);
@@ -182,6 +194,7 @@ async function measure(
     migrateMs,
     atReady,
     afterIdle,
+    at10sMb,
     maxDuringIdleMb,
     heapUsedMb: await megabytes('switchboard_nodejs_heap_size_used_bytes'),
     heapTotalMb: await megabytes('switchboard_nodejs_heap_size_total_bytes'),

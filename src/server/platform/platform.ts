@@ -8,7 +8,6 @@ import type { JobObserver, JobQueue } from './jobs/jobs.port.js';
 import { MemoryJobQueue } from './jobs/memory.driver.js';
 import { LogMailTransport } from './mail/log.driver.js';
 import type { MailTransport } from './mail/mail.port.js';
-import { SmtpMailTransport } from './mail/smtp.driver.js';
 import { Metrics } from './metrics.js';
 import { MemoryEphemeralStore, MemoryPubSub } from './pubsub/memory.driver.js';
 import type { EphemeralStore, PubSub } from './pubsub/pubsub.port.js';
@@ -16,7 +15,7 @@ import { RedisEphemeralStore, RedisPubSub } from './pubsub/redis.driver.js';
 import type { MalwareScanner } from './scan/scan.port.js';
 import { createMalwareScanner } from './scan/scanner.js';
 import { LocalFileStorage } from './storage/local.driver.js';
-import { S3FileStorage } from './storage/s3.driver.js';
+import type { S3FileStorage } from './storage/s3.driver.js';
 import type { FileStorage } from './storage/storage.port.js';
 
 /** Every port with the adapter the configuration chose; built once per process. */
@@ -92,9 +91,14 @@ export async function createPlatform(
     store = new MemoryEphemeralStore();
   }
   deadLetters.attach(jobs);
-  const s3 = config.s3 ? new S3FileStorage(config.s3) : undefined;
+  // The S3 client and nodemailer are loaded only when configured.
+  const s3: S3FileStorage | undefined = config.s3
+    ? new (await import('./storage/s3.driver.js')).S3FileStorage(config.s3)
+    : undefined;
   const storage: FileStorage = s3 ?? new LocalFileStorage({ root: config.storageDir });
-  const mail: MailTransport = config.smtp ? new SmtpMailTransport(config.smtp) : new LogMailTransport(logger);
+  const mail: MailTransport = config.smtp
+    ? new (await import('./mail/smtp.driver.js')).SmtpMailTransport(config.smtp)
+    : new LogMailTransport(logger);
   const scanner = createMalwareScanner(config.clamd, { logger, metrics });
   const subscriptions = new EventSubscriptions();
   const relay = new OutboxRelay({

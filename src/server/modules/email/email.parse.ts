@@ -1,13 +1,10 @@
-import {
-  type AddressObject,
-  type Attachment,
-  type HeaderValue,
-  type ParsedMail,
-  type StructuredHeader,
-  simpleParser,
-} from 'mailparser';
+import type { AddressObject, Attachment, HeaderValue, ParsedMail, StructuredHeader } from 'mailparser';
+import { lazyImport } from '../../platform/lazy-import.js';
 import { safeFileName } from '../../platform/scan/file-names.js';
 import { sanitizeEmailHtml } from './email.sanitize.js';
+
+/** mailparser and what it pulls in (iconv tables, an HTML-to-text converter): loaded with the first mail. */
+const mailparser = lazyImport(() => import('mailparser'));
 
 /** The one file-name sanitizer of uploads and mail (re-exported for the parser's tests and tools). */
 export { safeFileName };
@@ -188,6 +185,7 @@ export async function parseEmail(raw: Buffer | string, options: ParseOptions = {
     throw new UnparseableEmail('input is empty or has no email headers');
   }
   const problems: string[] = [];
+  const { simpleParser } = await mailparser();
   // keepCidLinks: mailparser would inline every cid: image as a data URL in the HTML.
   const parserOptions = { keepCidLinks: true, keepDeliveryStatus: true };
   let mail: ParsedMail;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import MailComposer from 'nodemailer/lib/mail-composer';
 import { z } from 'zod';
 import { AppError } from '../../platform/http/app-error.js';
+import { lazyImport } from '../../platform/lazy-import.js';
 
 /**
  * Inbound-parse webhooks of mail providers, turned back into one MIME message each, so that
@@ -329,6 +329,9 @@ async function fromPostmark(body: unknown): Promise<ProviderMail> {
 }
 
 /** Builds the MIME message; a mail without a Message-ID gets one from its content, so a retry is a duplicate. */
+/** nodemailer's MIME builder, loaded with the first provider webhook. */
+const mailComposer = lazyImport(() => import('nodemailer/lib/mail-composer'));
+
 async function compose(draft: Draft, provider: InboundProvider): Promise<Buffer> {
   const kept = draft.headers
     .filter(
@@ -347,6 +350,7 @@ async function compose(draft: Draft, provider: InboundProvider): Promise<Buffer>
     content: file.content,
     ...(file.cid ? { cid: file.cid.replace(/^<|>$/g, ''), contentDisposition: 'inline' as const } : {}),
   }));
+  const { default: MailComposer } = await mailComposer();
   const composer = new MailComposer({
     from: draft.from,
     subject: draft.subject,

@@ -1,4 +1,13 @@
-import sanitizeHtml from 'sanitize-html';
+import { createRequire } from 'node:module';
+import type SanitizeHtml from 'sanitize-html';
+
+// Loaded on the first sanitised mail, synchronously (sanitize-html is CommonJS): an API
+// process that never receives mail does not hold it.
+let loaded: typeof SanitizeHtml | undefined;
+const sanitizer = (): typeof SanitizeHtml => {
+  loaded ??= createRequire(import.meta.url)('sanitize-html') as typeof SanitizeHtml;
+  return loaded;
+};
 
 /** Options for {@link sanitizeEmailHtml}. */
 export interface SanitizeOptions {
@@ -41,6 +50,7 @@ function contentIdOf(src: string): string | null {
  * when the part is unknown. Links open in a new tab without leaking the helpdesk URL.
  */
 export function sanitizeEmailHtml(html: string, options: SanitizeOptions): string {
+  const sanitizeHtml = sanitizer();
   return sanitizeHtml(html, {
     allowedTags: [...sanitizeHtml.defaults.allowedTags, 'img', 'font', 'center'],
     nonTextTags: ['script', 'style', 'textarea', 'option', 'noscript', 'title', 'head', 'template'],

@@ -1,9 +1,13 @@
-import { ImapFlow, type ImapFlowError } from 'imapflow';
+import type { ImapFlow, ImapFlowError } from 'imapflow';
 import type { Database } from '../../platform/db/database.js';
+import { lazyImport } from '../../platform/lazy-import.js';
 import type { AccessTokens } from './imap.oauth.js';
 import * as repo from './imap.repository.js';
 import type { SecretBox } from './imap.secrets.js';
 import type { MailboxRow } from './mailboxes.repository.js';
+
+/** Loaded by the first IMAP connection: processes without IMAP mailboxes never hold it. */
+const imapflow = lazyImport(() => import('imapflow'));
 
 /** An `imap` mailbox with its settings. */
 export interface ImapAccount {
@@ -28,6 +32,7 @@ export async function imapClient(
   options: { autoIdle: boolean },
 ): Promise<ImapFlow> {
   const { settings } = account;
+  const { ImapFlow } = await imapflow();
   return new ImapFlow({
     host: settings.host,
     port: settings.port,

@@ -25,7 +25,6 @@ import { defineOutboundJobs } from './outbound.jobs.js';
 import { outboundRoutes } from './outbound.routes.js';
 import { OutboundMailService } from './outbound.service.js';
 import { ReplyTokens, replyTokenKey } from './outbound.tokens.js';
-import { SmtpListener } from './smtp.listener.js';
 
 /** Email tables, for foreign keys only. */
 export * as emailTables from './email.table.js';
@@ -154,6 +153,8 @@ export function createEmailModule(
       const listen = platform.config.smtpListen;
       if (listen) {
         const { database, logger } = platform;
+        // smtp-server is loaded only where a listener is configured.
+        const { SmtpListener } = await import('./smtp.listener.js');
         const listener = new SmtpListener({ ...listen, maxBytes, database, inbound, logger });
         app.addHook('onReady', async () => {
           await listener.start();

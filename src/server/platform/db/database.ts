@@ -1,11 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import { rowsOf } from './migrations.js';
 import { StatementCachingClient } from './statement-cache.js';
@@ -107,6 +105,12 @@ export class Database {
     const dataDir = options.dataDir ?? 'memory://';
     if (!dataDir.startsWith('memory://'))
       fs.mkdirSync(path.dirname(path.resolve(dataDir)), { recursive: true });
+    // The embedded engine is loaded only here: a process on PostgreSQL never needs it.
+    const [{ PGlite }, { pg_trgm }, { drizzle: drizzlePglite }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('@electric-sql/pglite/contrib/pg_trgm'),
+      import('drizzle-orm/pglite'),
+    ]);
     const client = await PGlite.create({
       dataDir,
       extensions: { pg_trgm },

@@ -4,8 +4,6 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres';
 import { migrate as migratePostgres } from 'drizzle-orm/node-postgres/migrator';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { Database } from './database.js';
 
 /** `migrations/` at the repository root, from both `src/` (tsx) and `dist/` (built). */
@@ -28,6 +26,10 @@ const MIGRATION_LOCK_ID = 7_311_947_001;
 export async function applyMigrations(database: Database): Promise<void> {
   const pglite = database.embeddedClient;
   if (pglite) {
+    const [{ drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+      import('drizzle-orm/pglite'),
+      import('drizzle-orm/pglite/migrator'),
+    ]);
     await migratePglite(drizzlePglite({ client: pglite }), { migrationsFolder: MIGRATIONS_DIR });
     return;
   }

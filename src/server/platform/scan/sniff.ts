@@ -1,4 +1,7 @@
-import { fileTypeFromBuffer } from 'file-type';
+import { lazyImport } from '../lazy-import.js';
+
+/** The binary signature tables, loaded with the first file that needs them. */
+const fileType = lazyImport(() => import('file-type'));
 
 /**
  * Container formats whose signature says less than a declared `application/…` type: a .docx
@@ -78,6 +81,7 @@ function isXml(type: string): boolean {
 export async function sniffContentType(content: Buffer, declared: string): Promise<string> {
   const markup = markupType(content);
   if (markup !== undefined) return markup === 'text/xml' && isXml(declared) ? declared : markup;
+  const { fileTypeFromBuffer } = await fileType();
   const detected = (await fileTypeFromBuffer(content))?.mime;
   if (detected === undefined) return declared;
   if (CONTAINERS.has(detected) && declared.startsWith('application/') && !ACTIVE.has(declared))
