@@ -14,7 +14,7 @@ import { holdWrites } from './realtime.coalescing.js';
 import { socketEventOf } from './realtime.events.js';
 import type { RealtimeMetrics } from './realtime.metrics.js';
 import { rooms } from './realtime.rooms.js';
-import type { Sessions } from './realtime.sessions.js';
+import type { Session, Sessions } from './realtime.sessions.js';
 
 /** Events handled per pass; more wait for the next. */
 const BATCH = 200;
@@ -229,23 +229,22 @@ export class TicketFanout {
     const seen = new Set<string>();
     const agents: string[] = [];
     const requesters: string[] = [];
-    for (const room of candidates) {
-      if (!room) continue;
-      for (const { socket, session } of this.deps.sessions.localSockets(room)) {
-        if (seen.has(socket.id)) continue;
-        seen.add(socket.id);
-        if (session.actor.orgId !== orgId) continue;
-        const viewer = { actor: session.actor, teamIds: session.teamIds };
-        if (!canSee(viewer, payload, socket.rooms.has(rooms.followers(ticketId)))) {
-          if (socket.rooms.has(rooms.ticket(ticketId))) this.deps.evict(socket.id, ticketId);
-          continue;
-        }
-        if (isAgent(session.actor)) agents.push(socket.id);
-        else if (!payload.isInternal) requesters.push(socket.id);
-        else continue;
-        targets.add(socket);
+    const followersRoom = rooms.followers(ticketId);
+    const ticketRoom = rooms.ticket(ticketId);
+    const consider = (socket: Socket, session: Session) => {
+      if (seen.has(socket.id)) return;
+      seen.add(socket.id);
+      if (session.actor.orgId !== orgId) return;
+      if (!canSee(session, payload, socket.rooms.has(followersRoom))) {
+        if (socket.rooms.has(ticketRoom)) this.deps.evict(socket.id, ticketId);
+        return;
       }
-    }
+      if (isAgent(session.actor)) agents.push(socket.id);
+      else if (!payload.isInternal) requesters.push(socket.id);
+      else return;
+      targets.add(socket);
+    };
+    for (const room of candidates) if (room) this.deps.sessions.eachLocal(room, consider);
     return { envelope, payload, agents, requesters };
   }
 

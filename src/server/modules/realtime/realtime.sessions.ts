@@ -38,10 +38,23 @@ export class Sessions {
 
   /** Local sockets in a room (this process only). */
   localSockets(room: string): Array<{ socket: Socket; session: Session }> {
-    return [...(this.io.of('/').adapter.rooms.get(room) ?? [])].flatMap((id) => {
-      const found = this.find(id);
-      return found ? [found] : [];
+    const found: Array<{ socket: Socket; session: Session }> = [];
+    this.eachLocal(room, (socket, session) => {
+      found.push({ socket, session });
     });
+    return found;
+  }
+
+  /** Calls `visit` for each local socket in a room, without building a list (the fan-out's hot path). */
+  eachLocal(room: string, visit: (socket: Socket, session: Session) => void): void {
+    const ids = this.io.of('/').adapter.rooms.get(room);
+    if (!ids) return;
+    const sockets = this.io.of('/').sockets;
+    for (const id of ids) {
+      const socket = sockets.get(id);
+      const session = socket && this.bySocket.get(socket);
+      if (socket && session) visit(socket, session);
+    }
   }
 
   all(): Array<{ socket: Socket; session: Session }> {
