@@ -22,6 +22,7 @@ import {
   printTable,
   type Runner,
   readMemory,
+  readMetric,
   resolveRunner,
   runBenchmark,
   runToCompletion,
@@ -304,14 +305,10 @@ function p99(latencies: number[]): number {
 
 /** Fan-out passes of a server so far, from its /metrics (each socket gets one write per pass). */
 async function fanoutPasses(baseUrl: string): Promise<string> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  const value = (name: string) => {
-    const line = text.split('\n').find((entry) => entry.startsWith(`${name} `));
-    return line ? Number(line.split(' ')[1]) : Number.NaN;
-  };
-  const passes = value('switchboard_realtime_fanout_batch_events_count');
-  const events = value('switchboard_realtime_fanout_batch_events_sum');
-  const writes = value('switchboard_realtime_fanout_batch_sockets_sum');
+  const value = async (name: string) => (await readMetric(baseUrl, name)) ?? Number.NaN;
+  const passes = await value('switchboard_realtime_fanout_batch_events_count');
+  const events = await value('switchboard_realtime_fanout_batch_events_sum');
+  const writes = await value('switchboard_realtime_fanout_batch_sockets_sum');
   return (
     `fan-out: ${passes.toLocaleString('en')} passes, ${(events / passes).toFixed(1)} events and ` +
     `${Math.round(writes / passes).toLocaleString('en')} sockets per pass`

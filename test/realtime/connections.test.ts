@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD } from '../support/harness.js';
 import { until } from '../support/wait.js';
 import { apiClient, openTicket, type TicketWorld, ticketWorld } from '../tickets/support.js';
-import { type Client, connect, type LiveServer, refusal, startLiveServer } from './support.js';
+import { type Client, type LiveServer, OpenClients, refusal, startLiveServer, tokenOf } from './support.js';
 
 let server: LiveServer;
 let world: TicketWorld;
-const clients: Client[] = [];
+const clients = new OpenClients(() => server.baseUrl);
 const api = apiClient(() => server.app);
 
 const CATCH_UP_MAX = 10;
@@ -22,17 +22,12 @@ beforeAll(async () => {
   world = await ticketWorld(server.app);
 });
 afterAll(async () => {
-  for (const client of clients) client.close();
+  clients.closeAll();
   await server?.close();
 });
 
-const tokenOf = (who: { auth: { authorization: string } }) => who.auth.authorization.slice('Bearer '.length);
-
-async function client(token: string, extra: Record<string, unknown> = {}): Promise<Client> {
-  const connected = await connect(server.baseUrl, { token, ...extra });
-  clients.push(connected);
-  return connected;
-}
+const client = (token: string, extra: Record<string, unknown> = {}): Promise<Client> =>
+  clients.connect({ token, ...extra });
 
 /** A second session of a user (its own refresh-token family), as another device signs in. */
 async function signIn(email: string): Promise<string> {

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { until } from '../support/wait.js';
 import { apiClient, openTicket, type TicketWorld, ticketWorld } from '../tickets/support.js';
-import { type Client, connect, type LiveServer, startLiveServer } from './support.js';
+import { type Client, type LiveServer, OpenClients, startLiveServer, tokenOf } from './support.js';
 
 let server: LiveServer;
 let world: TicketWorld;
-const clients: Client[] = [];
+const clients = new OpenClients(() => server.baseUrl);
 const api = apiClient(() => server.app);
 
 beforeAll(async () => {
@@ -14,15 +14,12 @@ beforeAll(async () => {
   world = await ticketWorld(server.app);
 });
 afterAll(async () => {
-  for (const client of clients) client.close();
+  clients.closeAll();
   await server?.close();
 });
 
-async function client(who: { auth: { authorization: string } }): Promise<Client> {
-  const connected = await connect(server.baseUrl, { token: who.auth.authorization.slice('Bearer '.length) });
-  clients.push(connected);
-  return connected;
-}
+const client = (who: { auth: { authorization: string } }): Promise<Client> =>
+  clients.connect({ token: tokenOf(who) });
 
 interface Presence {
   ticketId: string;

@@ -70,3 +70,25 @@ export async function refusal(baseUrl: string, auth: Record<string, unknown>) {
   }
   throw new Error('the handshake was accepted');
 }
+
+/** The bare token of a test user's `Authorization: Bearer …` header. */
+export const tokenOf = (who: { auth: { authorization: string } }): string =>
+  who.auth.authorization.slice('Bearer '.length);
+
+/** The clients a test file opens against its server, closed together in its `afterAll`. */
+export class OpenClients {
+  private readonly opened: Client[] = [];
+
+  constructor(private readonly baseUrl: () => string) {}
+
+  /** Connects with `auth` (see `connect`) and keeps the client for `closeAll`. */
+  async connect(auth: Record<string, unknown>): Promise<Client> {
+    const client = await connect(this.baseUrl(), auth);
+    this.opened.push(client);
+    return client;
+  }
+
+  closeAll(): void {
+    for (const client of this.opened) client.close();
+  }
+}

@@ -7,10 +7,7 @@
 export function lazyImport<T>(load: () => Promise<T>): () => Promise<T> {
   let loaded: Promise<T> | undefined;
   return () => {
-    loaded ??= load().catch((error: unknown) => {
-      loaded = undefined;
-      throw error;
-    });
+    loaded ??= load();
     return loaded;
   };
 }
