@@ -93,6 +93,7 @@ export function createEmailModule(
     database: platform.database,
     logger: platform.logger,
     publicUrl: platform.config.publicUrl,
+    pubsub: platform.pubsub,
   });
   const outbound = new OutboundMailService({
     database: platform.database,
@@ -129,7 +130,9 @@ export function createEmailModule(
   });
   return {
     mailboxes,
-    start: () => mailboxCache.start(),
+    start: async () => {
+      await Promise.all([mailboxCache.start(), templates.start()]);
+    },
     outbound,
     templates,
     tokens,

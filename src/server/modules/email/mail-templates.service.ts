@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { Database, Executor } from '../../platform/db/database.js';
 import { AppError } from '../../platform/http/app-error.js';
+import type { PubSub } from '../../platform/pubsub/pubsub.port.js';
+import { SharedCache } from '../../platform/pubsub/shared-cache.js';
 import { type Actor, hasPermission } from '../identity/index.js';
 import { assertValidTemplate, renderVariables, templateProblems } from '../templates/index.js';
 import type { TicketRow } from '../tickets/index.js';
@@ -34,7 +36,27 @@ const FIELDS = ['subject', 'text', 'html'] as const;
  * and preview them (`admin:settings`); planning mail renders through `render` only.
  */
 export class MailTemplatesService {
-  constructor(private readonly context: { database: Database; logger: Logger; publicUrl: string }) {}
+  /**
+   * Each organisation's own templates, cached per process: every planned mail renders one.
+   * Saving or removing a template evicts the organisation in every process after commit.
+   */
+  private readonly cache: SharedCache<ReadonlyMap<MailKind, repo.EmailTemplateRow>>;
+  private started: Promise<void> | undefined;
+
+  constructor(
+    private readonly context: { database: Database; logger: Logger; publicUrl: string; pubsub: PubSub },
+  ) {
+    this.cache = new SharedCache(context.pubsub, 'mail-templates-invalidated', {
+      ttlMs: 60_000,
+      maxEntries: 10_000,
+    });
+  }
+
+  /** Subscribes to evictions from other processes (once). */
+  start(): Promise<void> {
+    this.started ??= this.cache.start();
+    return this.started;
+  }
 
   async list(actor: Actor): Promise<{ data: MailTemplateResponse[] }> {
     requireSettings(actor);
@@ -53,6 +75,7 @@ export class MailTemplatesService {
     const row = await this.context.database.withOrg(actor.orgId, (tx) =>
       repo.upsertTemplate(tx, actor.orgId, kind, template),
     );
+    await this.cache.invalidate(actor.orgId);
     return present(kind, row);
   }
 
@@ -60,6 +83,7 @@ export class MailTemplatesService {
   async remove(actor: Actor, kind: MailKind): Promise<void> {
     requireSettings(actor);
     await this.context.database.withOrg(actor.orgId, (tx) => repo.deleteTemplate(tx, actor.orgId, kind));
+    await this.cache.invalidate(actor.orgId);
   }
 
   /**
@@ -82,7 +106,11 @@ export class MailTemplatesService {
 
   /** Renders the organisation's template of a kind (the default when it has none). */
   async render(tx: Executor, orgId: string, kind: MailKind, values: Record<string, string>) {
-    const row = await repo.findTemplate(tx, orgId, kind);
+    const own = await this.cache.load(
+      orgId,
+      async () => new Map((await repo.listTemplates(tx, orgId)).map((row) => [row.kind, row])),
+    );
+    const row = own.get(kind);
     let template: MailTemplate = DEFAULT_TEMPLATES[kind];
     if (row) {
       const known = new Set(MAIL_VARIABLES[kind]);
