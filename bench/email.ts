@@ -34,6 +34,7 @@ import {
   runBenchmark,
   runToCompletion,
   type Spawned,
+  serverNodeArgs,
   servicesReachable,
   sleep,
   spawnTracked,
@@ -47,8 +48,9 @@ import {
 /**
  * Mail throughput on PostgreSQL + Redis:
  *
- *   1. inbound: one `RUN_MODE=all` server (API + workers in one process) with its SMTP
- *      listener on; an organisation with one `smtp` mailbox (with a team). The benchmark
+ *   1. inbound: a `RUN_MODE=api` server with its SMTP listener on and `--inbound-workers`
+ *      `RUN_MODE=worker` processes next to it (default 1; 0 runs one `RUN_MODE=all` server
+ *      instead); an organisation with one `smtp` mailbox (with a team). The benchmark
  *      sends N distinct mails over SMTP with nodemailer (one pooled transport, several
  *      connections, at most one mail in flight per connection): new mails from a set of
  *      senders (each one's first mail creates a requester), replies threading by In-Reply-To,
@@ -57,13 +59,15 @@ import {
  *      `email_messages`, polled), then an exactly-once check against the database;
  *   2. outbound: a `RUN_MODE=api` server creates N tickets through POST /api/v1/tickets with
  *      no worker running (their `ticket.created` events wait in the outbox); it is stopped
- *      and a `RUN_MODE=worker` process with SMTP_URL pointing at an SMTP sink in this process
- *      relays them, plans the acknowledgements (`email.plan`) and sends them (`email.send`).
+ *      and `--workers` `RUN_MODE=worker` processes (default 2, one per core of the machine the
+ *      figures are for) with SMTP_URL pointing at an SMTP sink in this process relay them,
+ *      plan the acknowledgements (`email.plan`) and send them (`email.send`).
  *      Sent mails/s from `email_deliveries.sent_at`, queued → sent latency, and every
  *      delivery received once by the sink.
  *
  *   npx tsx bench/email.ts [--smoke] [--mails 10000] [--senders 1000] [--duplicates 300]
- *     [--connections 8] [--outbound 5000] [--clients 8] [--job-concurrency N]
+ *     [--connections 8] [--outbound 5000] [--clients 8] [--job-concurrency N] [--workers 2]
+ *     [--inbound-workers 1]
  *     [--timeout 300] [--seed 1] [--runner tsx|built] [--log-level warn]
  *
  * `--smoke`: 1,000 mails from 100 senders with 30 duplicates, 500 outbound mails.
@@ -80,6 +84,8 @@ const { values } = parseArgs({
     outbound: { type: 'string' },
     clients: { type: 'string', default: '8' },
     'job-concurrency': { type: 'string' },
+    workers: { type: 'string', default: '2' },
+    'inbound-workers': { type: 'string', default: '1' },
     timeout: { type: 'string', default: '300' },
     seed: { type: 'string', default: '1' },
     runner: { type: 'string', default: 'tsx' },
@@ -106,7 +112,11 @@ const settings = {
   timeout: option('timeout', 300),
   seed: option('seed', 1),
   jobConcurrency: values['job-concurrency'] === undefined ? undefined : option('job-concurrency', 5),
+  workers: option('workers', 2),
+  inboundWorkers: Number(values['inbound-workers']),
 };
+if (!Number.isInteger(settings.inboundWorkers) || settings.inboundWorkers < 0)
+  throw new Error(`--inbound-workers must be a whole number (got ${values['inbound-workers']})`);
 const TARGET = { inboundPerSecond: 200, outboundPerSecond: 300 };
 const REPLY_SHARE = 0.3;
 const ATTACHMENT_SHARE = 0.1;
@@ -139,11 +149,11 @@ interface CpuMark {
 
 // --- shared ------------------------------------------------------------------------------------
 
-function cpuMark(pid: number, database: string): CpuMark {
+function cpuMark(pids: number | readonly number[], database: string): CpuMark {
   const usage = process.cpuUsage();
   return {
     at: performance.now(),
-    server: cpuSeconds(pid),
+    server: (typeof pids === 'number' ? [pids] : pids).reduce((sum, pid) => sum + cpuSeconds(pid), 0),
     database: cpuSecondsMatching(` ${database} `),
     client: (usage.user + usage.system) / 1e6,
   };
@@ -354,13 +364,23 @@ async function measureInbound(
   db: pg.Client,
 ): Promise<Figure[]> {
   const smtpPort = await freePort();
+  // With workers, the listener's process is an API process and the jobs the mails cause
+  // (acknowledgements, SLA clocks) run next to it, as on a deployment with one process per core.
+  const split = settings.inboundWorkers > 0;
   const server = await startSwitchboard(cleanup, runner, {
     ...serverEnv,
-    RUN_MODE: 'all',
+    RUN_MODE: split ? 'api' : 'all',
     SMTP_LISTEN_PORT: String(smtpPort),
     SMTP_LISTEN_HOST: '127.0.0.1',
   });
   await waitUntilReady(server, { timeoutMs: 120_000 });
+  const workers = Array.from({ length: settings.inboundWorkers }, () =>
+    spawnTracked(cleanup, process.execPath, serverNodeArgs(runner.nodeArgs), {
+      ...serverEnv,
+      RUN_MODE: 'worker',
+    }),
+  );
+  const pids = [server.pid, ...workers.map((worker) => worker.pid)];
   const desk = await signUp(server.baseUrl, 'Inbound Bench', 'admin@inbound.example');
   const address = 'support@inbound.example';
   await createMailbox(server.baseUrl, desk.token, address, desk.teamId);
@@ -379,8 +399,11 @@ async function measureInbound(
   const replies = plan.mails.filter((mail) => mail.parent !== undefined).length;
   const attachments = plan.mails.filter((mail) => mail.hasAttachment).length;
   console.log(
-    `\n1. Inbound over SMTP: one server process, RUN_MODE=all (API with the SMTP listener + workers), pid ${server.pid}; ` +
-      `no SMTP_URL, so the acknowledgements the new tickets cause are planned and "sent" by the log driver in the same process`,
+    (split
+      ? `\n1. Inbound over SMTP: a RUN_MODE=api process with the SMTP listener (pid ${server.pid}) and ` +
+        `${workers.length} RUN_MODE=worker process(es) (pid ${workers.map((worker) => worker.pid).join(', ')}); `
+      : `\n1. Inbound over SMTP: one server process, RUN_MODE=all (API with the SMTP listener + workers), pid ${server.pid}; `) +
+      'no SMTP_URL, so the acknowledgements the new tickets cause are planned and "sent" by the log driver',
   );
   console.log(
     `  plan: ${plan.mails.length.toLocaleString('en')} distinct mails (${(plan.mails.length - replies).toLocaleString('en')} new, ` +
@@ -425,7 +448,7 @@ async function measureInbound(
   const sampler = await ActivitySampler.start(serverEnv.DATABASE_URL!, 100);
   const statsBefore = await databaseStats(db);
   const scansBefore = await tableScans(db);
-  const before = cpuMark(server.pid, database);
+  const before = cpuMark(pids, database);
   const start = performance.now();
   const poll = (async () => {
     while (!pollStop) {
@@ -481,13 +504,13 @@ async function measureInbound(
     while (ingestedAt === undefined && performance.now() < deadline) await sleep(50);
     pollStop = true;
     await poll;
-    const afterIngest = cpuMark(server.pid, database);
+    const afterIngest = cpuMark(pids, database);
     const statsAfter = await databaseStats(db);
     const scansAfter = await tableScans(db);
     const activity = await sampler.stop();
     clearInterval(progress);
     const jobsMs = await waitForJobs(db, serverEnv.REDIS_PREFIX!, settings.timeout * 1000);
-    const afterJobs = cpuMark(server.pid, database);
+    const afterJobs = cpuMark(pids, database);
     await sleep(1_000); // pg_stat_database is flushed by the backends about once a second
     const statsJobs = await databaseStats(db);
 
@@ -544,6 +567,7 @@ async function measureInbound(
     // Open client connections would hold the listener's close (and the server's shutdown).
     transport.close();
     await checkServerStopped(server);
+    for (const worker of workers) await checkServerStopped(worker);
 
     // Every mail counts once: a missing one is also a root or a reply not where it belongs.
     const lost = check.wrongRoots + check.wrongReplies;
@@ -705,9 +729,9 @@ async function measureOutbound(
   console.log(
     `\n2. Outbound: ${total.toLocaleString('en')} tickets through POST /api/v1/tickets on a RUN_MODE=api server ` +
       `(${settings.clients} keep-alive clients; no worker runs, so their ticket.created events wait in the outbox), then ` +
-      'that server is stopped and a RUN_MODE=worker process relays them, plans one acknowledgement each (email.plan) and ' +
-      'sends it (email.send, a queue of its own) through its pooled nodemailer transport (5 connections, smtp.driver.ts) to an SMTP sink in ' +
-      'this process (smtp-server, accepts everything, keeps the Message-IDs)',
+      `that server is stopped and ${settings.workers} RUN_MODE=worker process(es) relay them, plan one acknowledgement each ` +
+      '(email.plan) and send it (email.send, a queue of its own), each through its pooled nodemailer transport (5 connections, ' +
+      'smtp.driver.ts), to an SMTP sink in this process (smtp-server, accepts everything, keeps the Message-IDs)',
   );
   const sink = new SmtpSink();
   const sinkPort = await sink.listen();
@@ -759,20 +783,25 @@ async function measureOutbound(
   const statsBefore = await databaseStats(db);
   const scansBefore = await tableScans(db);
   const spawnedAtMs = Date.now();
-  const worker = spawnTracked(cleanup, process.execPath, runner.nodeArgs, {
-    ...serverEnv,
-    RUN_MODE: 'worker',
-    SMTP_URL: `smtp://127.0.0.1:${sinkPort}`,
-  });
-  const before = cpuMark(worker.pid, database);
+  // Workers share the queues through Redis, as on a deployment with one worker per core.
+  const workers = Array.from({ length: settings.workers }, () =>
+    spawnTracked(cleanup, process.execPath, serverNodeArgs(runner.nodeArgs), {
+      ...serverEnv,
+      RUN_MODE: 'worker',
+      SMTP_URL: `smtp://127.0.0.1:${sinkPort}`,
+    }),
+  );
+  const workerPids = workers.map((worker) => worker.pid);
+  const before = cpuMark(workerPids, database);
   const deadline = performance.now() + settings.timeout * 1000;
   let counts = { sent: 0, failed: 0, planned: 0 };
   // The worker's start (tsx, platform) costs CPU too: also measured from the first planned delivery.
   let drainStart: CpuMark | undefined;
   let lastReport = performance.now();
   while (performance.now() < deadline) {
-    if (!worker.isRunning())
-      throw new Error(`the worker pid ${worker.pid} exited before sending everything:\n${worker.tail()}`);
+    for (const worker of workers)
+      if (!worker.isRunning())
+        throw new Error(`the worker pid ${worker.pid} exited before sending everything:\n${worker.tail()}`);
     const { rows } = await db.query<{ sent: number; failed: number; planned: number }>(
       `select count(*) filter (where status = 'sent')::int as sent,
               count(*) filter (where status = 'failed')::int as failed,
@@ -781,7 +810,7 @@ async function measureOutbound(
       [desk.orgId],
     );
     counts = rows[0]!;
-    if (!drainStart && counts.planned > 0) drainStart = cpuMark(worker.pid, database);
+    if (!drainStart && counts.planned > 0) drainStart = cpuMark(workerPids, database);
     if (counts.sent + counts.failed >= total) break;
     if (performance.now() - lastReport >= 5_000) {
       lastReport = performance.now();
@@ -792,7 +821,7 @@ async function measureOutbound(
     }
     await sleep(100);
   }
-  const after = cpuMark(worker.pid, database);
+  const after = cpuMark(workerPids, database);
   const statsAfter = await databaseStats(db);
   const scansAfter = await tableScans(db);
   const activity = await sampler.stop();
@@ -810,7 +839,7 @@ async function measureOutbound(
        from email_deliveries where org_id = $1`,
     [desk.orgId],
   );
-  await checkServerStopped(worker);
+  for (const worker of workers) await checkServerStopped(worker);
 
   const sent = deliveries.filter((row) => row.sent_ms !== null);
   const sentTimes = sent.map((row) => row.sent_ms!).sort((a, b) => a - b);

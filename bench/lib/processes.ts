@@ -110,6 +110,11 @@ export interface NodeServer extends Spawned {
   baseUrl: string;
 }
 
+/** A server's node arguments with `BENCH_SERVER_NODE_ARGS` (space-separated) put first. */
+export function serverNodeArgs(nodeArgs: string[]): string[] {
+  return [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), ...nodeArgs];
+}
+
 /**
  * Starts `node <nodeArgs>` with PORT set to a free port; on cleanup it is stopped with
  * SIGTERM (then SIGKILL) if still running. `BENCH_SERVER_NODE_ARGS` (space-separated) is put
@@ -123,11 +128,10 @@ export async function startNodeServer(
   options: SpawnOptions = {},
 ): Promise<NodeServer> {
   const port = await freePort();
-  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const spawned = spawnTracked(
     cleanup,
     process.execPath,
-    [...extra, ...nodeArgs],
+    serverNodeArgs(nodeArgs),
     { ...env, PORT: String(port), HOST: '127.0.0.1' },
     options,
   );
