@@ -158,7 +158,14 @@ export function createEmailModule(
         const { database, logger } = platform;
         // smtp-server is loaded only where a listener is configured.
         const { SmtpListener } = await import('./smtp.listener.js');
-        const listener = new SmtpListener({ ...listen, maxBytes, database, inbound, logger });
+        const listener = new SmtpListener({
+          ...listen,
+          maxBytes,
+          database,
+          inbound,
+          mailboxes: mailboxCache,
+          logger,
+        });
         app.addHook('onReady', async () => {
           await listener.start();
         });

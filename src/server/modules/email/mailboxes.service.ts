@@ -93,7 +93,8 @@ export class MailboxesService {
       const [mailbox] = await this.present(tx, actor.orgId, [inserted]);
       return { ...mailbox!, inboundSecret };
     });
-    await this.cache.invalidate(actor.orgId);
+    // Another organisation's mailbox at the same address may be cached for recipient checks.
+    await this.cache.invalidate(actor.orgId, [address]);
     return created;
   }
 
@@ -104,8 +105,10 @@ export class MailboxesService {
       input.outboundFromAddress === undefined || input.outboundFromAddress === null
         ? input.outboundFromAddress
         : checkedAddress(input.outboundFromAddress, 'outboundFromAddress');
+    let previousAddress: string | undefined;
     const result = await this.database.withOrg(actor.orgId, async (tx) => {
       const row = await found(tx, actor.orgId, id);
+      previousAddress = row.address;
       await this.checkReferences(
         tx,
         actor.orgId,
@@ -133,18 +136,19 @@ export class MailboxesService {
       const [mailbox] = await this.present(tx, actor.orgId, [updated]);
       return mailbox!;
     });
-    await this.cache.invalidate(actor.orgId);
+    await this.cache.invalidate(actor.orgId, [previousAddress!, address ?? previousAddress!]);
     return result;
   }
 
   /** Soft delete; mail already sent from it keeps its delivery records. */
   async remove(actor: Actor, id: string): Promise<void> {
     requireSettings(actor);
-    await this.database.withOrg(actor.orgId, async (tx) => {
+    const address = await this.database.withOrg(actor.orgId, async (tx) => {
       const row = await found(tx, actor.orgId, id);
       await repo.softDeleteMailbox(tx, actor.orgId, row.id);
+      return row.address;
     });
-    await this.cache.invalidate(actor.orgId);
+    await this.cache.invalidate(actor.orgId, [address]);
   }
 
   /**

@@ -2,8 +2,8 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
 import type { Database } from '../../platform/db/database.js';
-import * as repo from './inbound.repository.js';
 import type { InboundMailService } from './inbound.service.js';
+import type { MailboxCache } from './mailboxes.cache.js';
 import type { MailboxRow } from './mailboxes.repository.js';
 
 /** An SMTP reply with a code, as smtp-server expects a refusal. */
@@ -37,6 +37,8 @@ export class SmtpListener {
       maxBytes: number;
       database: Database;
       inbound: InboundMailService;
+      /** Recipient checks read mailboxes by address through it. */
+      mailboxes: Pick<MailboxCache, 'at'>;
       logger: Logger;
     },
   ) {
@@ -73,7 +75,7 @@ export class SmtpListener {
 
   private async accept(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
     const wanted = mailboxAddressOf(address.address);
-    const found = await this.options.database.transaction((tx) => repo.mailboxesAt(tx, [wanted]));
+    const found = await this.options.mailboxes.at(this.options.database, wanted);
     if (found.length === 0) throw refusal(550, '5.1.1 No such mailbox here');
     const list = this.recipients.get(session.id) ?? [];
     for (const mailbox of found) if (!list.some((known) => known.id === mailbox.id)) list.push(mailbox);

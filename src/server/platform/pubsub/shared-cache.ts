@@ -57,6 +57,11 @@ export class SharedCache<V> {
     this.entries.set(key, { value, expiresAt: Math.min(Date.now() + this.options.ttlMs, expiresAt) });
   }
 
+  /** Drops a key here only (a value not worth keeping, such as a miss). */
+  forget(key: string): void {
+    this.entries.delete(key);
+  }
+
   /** Evicts the keys here and in every other process. */
   async invalidate(...keys: string[]): Promise<void> {
     for (const key of keys) {
