@@ -63,8 +63,8 @@ const isFuzzyCandidate = (q: string) => q.split(/\s+/).length <= 2 && !/"|(^|\s)
 
 /**
  * tickets.search.ts searchHitQuery inside the page query of tickets.list.ts, for an agent and
- * no other filter: up to 500 ticket matches as candidates, and up to 500 message matches only
- * when the tickets' own text matched fewer than 500, ranked; for one or two plain words, a
+ * no other filter: up to 200 ticket matches as candidates, and up to 200 message matches only
+ * when the tickets' own text matched fewer than 200, ranked; for one or two plain words, a
  * trigram fallback on titles when fewer than 5 exact hits survive.
  * Needs pg_trgm.word_similarity_threshold = 0.3 (SEARCH_SETTINGS), as the API sets it.
  */
@@ -75,13 +75,13 @@ export function searchSql(q: string): string {
     where ${SEARCH_SCOPE} limit 5) as surviving),
   fuzzy_hit as (select tickets.id as hit_id, (0.99 * word_similarity($q::text, tickets.title))::real as hit_rank,
       'fuzzy' as hit_matched_in
-    from (select * from tickets where org_id = $org::uuid and $q::text <% title limit 200) as tickets
+    from (select * from tickets where org_id = $org::uuid and $q::text <% title limit 100) as tickets
     where (select hits from exact_count) < 5 and ${SEARCH_SCOPE}
     order by hit_rank desc, hit_id desc limit 50)`;
   return `with search_hit as (
   with ticket_hit as materialized (select id, ts_filter(search_vector, '{a}') @@ ${TEXT_QUERY} as in_title,
       ts_rank_cd(search_vector, ${TEXT_QUERY}, 32) as rank
-    from tickets where search_vector @@ ${TEXT_QUERY} and ${SEARCH_SCOPE} limit 500),
+    from tickets where search_vector @@ ${TEXT_QUERY} and ${SEARCH_SCOPE} limit 200),
   exact_hit as materialized (
     (select ticket_hit.id as hit_id,
         (case when ticket_hit.in_title then 4 else 2 end + ticket_hit.rank)::real as hit_rank,
@@ -91,8 +91,8 @@ export function searchSql(q: string): string {
     (select message_hit.ticket_id, (1 + max(message_hit.rank))::real,
         (array_agg(case when message_hit.is_internal then 'note' else 'message' end order by message_hit.rank desc))[1]
       from (select ticket_id, is_internal, ts_rank_cd(search_vector, ${TEXT_QUERY}, 32) as rank
-        from ticket_messages where (select count(*) from ticket_hit) < 500
-          and org_id = $org::uuid and search_vector @@ ${TEXT_QUERY} limit 500) as message_hit
+        from ticket_messages where (select count(*) from ticket_hit) < 200
+          and org_id = $org::uuid and search_vector @@ ${TEXT_QUERY} limit 200) as message_hit
       group by message_hit.ticket_id)),
   best_hit as (select distinct on (hit_id) hit_id, hit_rank, hit_matched_in from exact_hit
     order by hit_id, hit_rank desc)${fuzzy ? fuzzyCtes : ''}

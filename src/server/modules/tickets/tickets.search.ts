@@ -21,18 +21,22 @@ import { ticketFollowers, ticketMessages, tickets } from './tickets.table.js';
  * migration's job.
  */
 export const SEARCH_LIMITS = {
-  /** Tickets whose own text matches, after filters and visibility. */
-  ticketMatches: 500,
+  /**
+   * Tickets whose own text matches, after filters and visibility. Four pages of 50; more
+   * candidates cost heap reads (and, while the cap is not reached, the message search) on
+   * every search, for matches only a fifth page would show.
+   */
+  ticketMatches: 200,
   /** Matching messages read (before filters); their tickets become candidates. */
-  messageMatches: 500,
+  messageMatches: 200,
   /** Users whose name or e-mail contains q. */
   requesters: 20,
   /** Newest tickets of those users. */
   requesterTickets: 200,
   /** The trigram fallback runs when fewer exact hits than this survive filters. */
   fuzzyBelow: 5,
-  /** Title trigram matches read by the fallback, and the best of them kept. */
-  fuzzyScan: 200,
+  /** Title trigram matches read by the fallback (about 5 µs per title tried), and the best of them kept. */
+  fuzzyScan: 100,
   fuzzyMatches: 50,
 } as const;
 
