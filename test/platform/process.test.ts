@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshDatabase, usingServices } from '../support/harness.js';
-import { freePort, spawnServer, waitForStatus } from '../support/process.js';
+import { deleteRedisPrefix, freePort, spawnServer, waitForStatus } from '../support/process.js';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -136,6 +136,7 @@ describe('the server process', () => {
         expect(await worker.exited).toBe(0);
       } finally {
         await database.drop();
+        await deleteRedisPrefix(redisPrefix);
       }
     },
     120_000,
