@@ -246,10 +246,14 @@ describe('inbound mail over SMTP', () => {
   it('takes mail at a mailbox as soon as it exists and refuses it once renamed or removed', async () => {
     const before = `desk-${run}@${domain}`;
     const after = `helpdesk-${run}@${domain}`;
+    const refused = (to: string) =>
+      expect(send({ from: carol, to, subject: 'x', text: 'x' })).rejects.toMatchObject({ responseCode: 550 });
+    const taken = async (to: string, id: string) => {
+      await send({ from: carol, to, subject: id, text: 'x', messageId: `<${id}-${run}@c.test>` });
+      expect(await received(`<${id}-${run}@c.test>`)).toHaveLength(1);
+    };
     // Looked up before the mailbox exists: a miss is not remembered.
-    await expect(send({ from: carol, to: before, subject: 'x', text: 'x' })).rejects.toMatchObject({
-      responseCode: 550,
-    });
+    await refused(before);
     const created = await api('POST', '/admin/mailboxes', world.admin, {
       address: before,
       name: 'Desk',
@@ -257,34 +261,16 @@ describe('inbound mail over SMTP', () => {
     });
     expect(created.statusCode, created.body).toBe(201);
     const id = created.json().id as string;
-    await send({
-      from: carol,
-      to: before,
-      subject: 'Desk one',
-      text: 'x',
-      messageId: `<desk1-${run}@c.test>`,
-    });
-    expect(await received(`<desk1-${run}@c.test>`)).toHaveLength(1);
+    await taken(before, 'desk1');
 
     const renamed = await api('PATCH', `/admin/mailboxes/${id}`, world.admin, { address: after });
     expect(renamed.statusCode, renamed.body).toBe(200);
-    await expect(send({ from: carol, to: before, subject: 'x', text: 'x' })).rejects.toMatchObject({
-      responseCode: 550,
-    });
-    await send({
-      from: carol,
-      to: after,
-      subject: 'Desk two',
-      text: 'x',
-      messageId: `<desk2-${run}@c.test>`,
-    });
-    expect(await received(`<desk2-${run}@c.test>`)).toHaveLength(1);
+    await refused(before);
+    await taken(after, 'desk2');
 
     const removed = await api('DELETE', `/admin/mailboxes/${id}`, world.admin);
     expect(removed.statusCode, removed.body).toBe(204);
-    await expect(send({ from: carol, to: after, subject: 'x', text: 'x' })).rejects.toMatchObject({
-      responseCode: 550,
-    });
+    await refused(after);
   });
 
   it('quarantines what it cannot ingest; an admin retries or discards it', async () => {

@@ -36,8 +36,6 @@ export class MailboxCache {
    * address without one is looked up again each time, so a new mailbox receives mail at once.
    */
   async at(database: Database, address: string): Promise<readonly MailboxRow[]> {
-    const cached = this.byAddress.get(address);
-    if (cached) return cached;
     const found = await this.byAddress.load(address, () =>
       database.transaction((tx) => mailboxesAt(tx, [address])),
     );
