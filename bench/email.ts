@@ -93,12 +93,12 @@ const { values } = parseArgs({
   },
 });
 
-function option(name: keyof typeof values, full: number, smoke = full): number {
+function option(name: keyof typeof values, full: number, smoke = full, min = 1): number {
   const given = values[name];
   const text = typeof given === 'string' ? given : String(values.smoke ? smoke : full);
   const number = Number(text);
-  if (!(number > 0) || !Number.isInteger(number))
-    throw new Error(`--${name} must be a positive whole number (got ${text})`);
+  if (!(number >= min) || !Number.isInteger(number))
+    throw new Error(`--${name} must be a whole number of at least ${min} (got ${text})`);
   return number;
 }
 
@@ -113,10 +113,8 @@ const settings = {
   seed: option('seed', 1),
   jobConcurrency: values['job-concurrency'] === undefined ? undefined : option('job-concurrency', 5),
   workers: option('workers', 2),
-  inboundWorkers: Number(values['inbound-workers']),
+  inboundWorkers: option('inbound-workers', 1, 1, 0),
 };
-if (!Number.isInteger(settings.inboundWorkers) || settings.inboundWorkers < 0)
-  throw new Error(`--inbound-workers must be a whole number (got ${values['inbound-workers']})`);
 const TARGET = { inboundPerSecond: 200, outboundPerSecond: 300 };
 const REPLY_SHARE = 0.3;
 const ATTACHMENT_SHARE = 0.1;
@@ -149,11 +147,23 @@ interface CpuMark {
 
 // --- shared ------------------------------------------------------------------------------------
 
-function cpuMark(pids: number | readonly number[], database: string): CpuMark {
+/** `count` RUN_MODE=worker processes: they share the queues through Redis, one per core on a deployment. */
+function spawnWorkers(
+  cleanup: Cleanup,
+  runner: Runner,
+  env: Record<string, string>,
+  count: number,
+): Spawned[] {
+  return Array.from({ length: count }, () =>
+    spawnTracked(cleanup, process.execPath, serverNodeArgs(runner.nodeArgs), { ...env, RUN_MODE: 'worker' }),
+  );
+}
+
+function cpuMark(pids: readonly number[], database: string): CpuMark {
   const usage = process.cpuUsage();
   return {
     at: performance.now(),
-    server: (typeof pids === 'number' ? [pids] : pids).reduce((sum, pid) => sum + cpuSeconds(pid), 0),
+    server: pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0),
     database: cpuSecondsMatching(` ${database} `),
     client: (usage.user + usage.system) / 1e6,
   };
@@ -374,12 +384,7 @@ async function measureInbound(
     SMTP_LISTEN_HOST: '127.0.0.1',
   });
   await waitUntilReady(server, { timeoutMs: 120_000 });
-  const workers = Array.from({ length: settings.inboundWorkers }, () =>
-    spawnTracked(cleanup, process.execPath, serverNodeArgs(runner.nodeArgs), {
-      ...serverEnv,
-      RUN_MODE: 'worker',
-    }),
-  );
+  const workers = spawnWorkers(cleanup, runner, serverEnv, settings.inboundWorkers);
   const pids = [server.pid, ...workers.map((worker) => worker.pid)];
   const desk = await signUp(server.baseUrl, 'Inbound Bench', 'admin@inbound.example');
   const address = 'support@inbound.example';
@@ -783,13 +788,11 @@ async function measureOutbound(
   const statsBefore = await databaseStats(db);
   const scansBefore = await tableScans(db);
   const spawnedAtMs = Date.now();
-  // Workers share the queues through Redis, as on a deployment with one worker per core.
-  const workers = Array.from({ length: settings.workers }, () =>
-    spawnTracked(cleanup, process.execPath, serverNodeArgs(runner.nodeArgs), {
-      ...serverEnv,
-      RUN_MODE: 'worker',
-      SMTP_URL: `smtp://127.0.0.1:${sinkPort}`,
-    }),
+  const workers = spawnWorkers(
+    cleanup,
+    runner,
+    { ...serverEnv, SMTP_URL: `smtp://127.0.0.1:${sinkPort}` },
+    settings.workers,
   );
   const workerPids = workers.map((worker) => worker.pid);
   const before = cpuMark(workerPids, database);
