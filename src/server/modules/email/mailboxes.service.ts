@@ -105,10 +105,8 @@ export class MailboxesService {
       input.outboundFromAddress === undefined || input.outboundFromAddress === null
         ? input.outboundFromAddress
         : checkedAddress(input.outboundFromAddress, 'outboundFromAddress');
-    let previousAddress: string | undefined;
-    const result = await this.database.withOrg(actor.orgId, async (tx) => {
+    const { mailbox, previousAddress } = await this.database.withOrg(actor.orgId, async (tx) => {
       const row = await found(tx, actor.orgId, id);
-      previousAddress = row.address;
       await this.checkReferences(
         tx,
         actor.orgId,
@@ -133,11 +131,11 @@ export class MailboxesService {
       const updated =
         Object.keys(changes).length > 0 ? await repo.updateMailbox(tx, actor.orgId, row.id, changes) : row;
       await this.saveImap(tx, updated, input.imap);
-      const [mailbox] = await this.present(tx, actor.orgId, [updated]);
-      return mailbox!;
+      const [presented] = await this.present(tx, actor.orgId, [updated]);
+      return { mailbox: presented!, previousAddress: row.address };
     });
-    await this.cache.invalidate(actor.orgId, [previousAddress!, address ?? previousAddress!]);
-    return result;
+    await this.cache.invalidate(actor.orgId, [previousAddress, address ?? previousAddress]);
+    return mailbox;
   }
 
   /** Soft delete; mail already sent from it keeps its delivery records. */
