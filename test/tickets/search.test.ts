@@ -1,5 +1,7 @@
 import { randomInt } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { monthOf, SearchMonths } from '../../src/server/modules/tickets/search-months.js';
 import { PASSWORD, signupOrg, startTestApp, type TestApp, uniqueEmail } from '../support/harness.js';
 import { apiClient, openTicket, type TicketWorld, ticketWorld, type Who } from './support.js';
 
@@ -9,6 +11,8 @@ let world: TicketWorld;
 beforeAll(async () => {
   server = await startTestApp();
   world = await ticketWorld(server.app);
+  // As a worker does at start: every search here reads the newest months through their indexes.
+  await new SearchMonths(server.platform.database).maintain();
 });
 afterAll(async () => server?.close());
 
@@ -147,6 +151,30 @@ describe('ticket search', () => {
     expect(requesterView).toHaveLength(1);
     expect(requesterView[0]!.search.matchedIn).toBe('message');
     expect(JSON.stringify(requesterView)).not.toContain(secret);
+  });
+
+  it('finds a match of any age: the indexed months newest first, then every older or later ticket', async () => {
+    const term = word('mon');
+    const now = new Date();
+    const created = [0, -1, -2, -7, 1].map(
+      (offset) => new Date(monthOf(now, offset).from.getTime() + 3_600_000),
+    );
+    const opened = [];
+    for (const at of created) {
+      const ticket = await openTicket(server.app, world.agent, { title: `Dock ${term}` });
+      await server.platform.database.db.execute(
+        sql`update tickets set created_at = ${at.toISOString()}::timestamptz where id = ${ticket.id}::uuid`,
+      );
+      opened.push(ticket.id);
+    }
+    expect(new Set(ids(await search(world.admin, term)))).toEqual(new Set(opened));
+    expect(ids(await search(world.admin, term, '&sort=-createdAt'))).toEqual([
+      opened[4],
+      opened[0],
+      opened[1],
+      opened[2],
+      opened[3],
+    ]);
   });
 
   it('finds tickets by the requester’s name or e-mail', async () => {

@@ -15,6 +15,7 @@ import { notificationRoutes } from './notifications.routes.js';
 import { NotificationsService } from './notifications.service.js';
 import { relationRoutes } from './relations.routes.js';
 import { RelationsService } from './relations.service.js';
+import { SearchMonths } from './search-months.js';
 import { OrgSettingsCache } from './settings.cache.js';
 import { settingsRoutes } from './settings.routes.js';
 import { SettingsService } from './settings.service.js';
@@ -107,6 +108,7 @@ export function createTicketsModule(
     ...platform,
     viewCounts: new ViewCounts(),
     orgSettings,
+    searchMonths: new SearchMonths(platform.database),
     teamIdsOf: options.teamIdsOf ?? ((tx, actor) => directory.teamIdsOf(tx, actor.orgId, actor.userId)),
     changeHooks: [],
     router: undefined,

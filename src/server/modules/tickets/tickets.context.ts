@@ -5,6 +5,7 @@ import { withOutbox } from '../../platform/events/events.js';
 import { notFound } from '../../platform/http/app-error.js';
 import type { FileStorage } from '../../platform/storage/storage.port.js';
 import { type Actor, directory } from '../identity/index.js';
+import type { SearchMonths } from './search-months.js';
 import type { OrgSettingsCache } from './settings.cache.js';
 import { TIMELINE_EVENTS } from './tickets.events.js';
 import { canSee, isAgent, type Viewer } from './tickets.policy.js';
@@ -21,6 +22,8 @@ export interface TicketsContext {
   viewCounts: ViewCounts;
   /** Categories and custom field definitions per organisation (cached). */
   orgSettings: OrgSettingsCache;
+  /** The per-month full-text indexes search reads first (cached list, upkeep job). */
+  searchMonths: SearchMonths;
   /** Ids of the live teams an agent belongs to (cached by the identity module). */
   teamIdsOf: (tx: Executor, actor: Actor) => Promise<string[]>;
   /** Other modules' reactions to ticket changes, run inside the changing transaction. */

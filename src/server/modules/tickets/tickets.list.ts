@@ -93,7 +93,9 @@ export class TicketListService {
       throw queryError('sort', 'sort=relevance needs a text query (q)', 'needs q');
     if (query.cursor && query.page)
       throw queryError('cursor', 'Use either cursor or page, not both', 'conflicts with page');
-    const search = filters.q ? await prepareSearch(tx, actor, filters.q) : undefined;
+    const search = filters.q
+      ? await prepareSearch(tx, actor, filters.q, this.context.searchMonths)
+      : undefined;
     const context = filterContext(await this.context.orgSettings.of(tx, actor.orgId), actor, search);
     const organisation = sql`${tickets.orgId} = ${actor.orgId}::uuid`;
     const visible = visibleCondition(viewer);

@@ -2,6 +2,7 @@ import { and, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/database.js';
 import { rowsOf } from '../../platform/db/migrations.js';
 import { type Actor, directory } from '../identity/index.js';
+import { type MonthRange, monthConditions, type SearchMonths } from './search-months.js';
 import { isAgent, type Viewer } from './tickets.policy.js';
 import { ticketFollowers, ticketMessages, tickets } from './tickets.table.js';
 
@@ -11,8 +12,9 @@ import { ticketFollowers, ticketMessages, tickets } from './tickets.table.js';
  * title for typos. docs/tickets.md ("Search") describes the behaviour for API users.
  *
  * One search reads a bounded number of rows, whatever the query: full text takes the first
- * matches the GIN indexes yield (storage order, no sort over all matches), so a word found in
- * half the tickets costs what a rare one does. Only the capped candidates are ranked.
+ * matches the GIN indexes yield, month by month newest first through each month's own index
+ * (search-months.ts), then the rest in storage order (no sort over all matches). Only the
+ * capped candidates are ranked.
  *
  * Trap: under row-level security (Database.withOrg) PostgreSQL lets a condition run before
  * the policy's, as an index condition, only if its function is LEAKPROOF. `@@` (ts_match_vq)
@@ -59,6 +61,8 @@ export interface TicketSearch {
   number: string | null;
   /** Users whose name or e-mail contains q. */
   requesterIds: readonly string[];
+  /** Months whose tickets are read through their own index first, newest first. */
+  months: readonly MonthRange[];
 }
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
@@ -69,8 +73,18 @@ export function searchText(q: string): string {
   return q.replace(CONTROL, ' ').trim();
 }
 
-/** Looks up what q names (users) and sets this transaction's trigram threshold. */
-export async function prepareSearch(tx: Executor, actor: Actor, text: string): Promise<TicketSearch> {
+/**
+ * Looks up what q names (users) and the indexed months, and sets this transaction's trigram
+ * threshold. Plans are made for each search's own words (`force_custom_plan`): a generic plan
+ * of the prepared statement, chosen after five searches, knows neither the words nor the
+ * months and ran the typo fallback several times slower.
+ */
+export async function prepareSearch(
+  tx: Executor,
+  actor: Actor,
+  text: string,
+  searchMonths?: SearchMonths,
+): Promise<TicketSearch> {
   const q = searchText(text);
   const number = TICKET_NUMBER.test(q) ? q.toUpperCase() : null;
   const name = q.replaceAll('"', '').trim();
@@ -79,9 +93,11 @@ export async function prepareSearch(tx: Executor, actor: Actor, text: string): P
       ? []
       : await directory.matchUserIds(tx, actor.orgId, name, SEARCH_LIMITS.requesters);
   await tx.execute(
-    sql`select set_config('pg_trgm.word_similarity_threshold', ${String(FUZZY_THRESHOLD)}, true)`,
+    sql`select set_config('pg_trgm.word_similarity_threshold', ${String(FUZZY_THRESHOLD)}, true),
+      set_config('plan_cache_mode', 'force_custom_plan', true)`,
   );
-  return { q, agent: isAgent(actor), number, requesterIds };
+  const months = searchMonths ? await searchMonths.searched(tx) : [];
+  return { q, agent: isAgent(actor), number, requesterIds, months };
 }
 
 const tsQuery = (q: string) => sql`websearch_to_tsquery('english', ${q}::text)`;
@@ -147,15 +163,25 @@ export function searchHitQuery(search: TicketSearch, viewer: Viewer, scope: SQL)
   const query = tsQuery(search.q);
   const ownIds = ownTicketIds(viewer);
   const own = ownIds && sql`${tickets.id} in (select id from own_ticket)`;
-  // The ticket's own text first. When it fills its cap, message matches (the lowest tier)
-  // could only rank after all of those, past the capped candidates anyway: their index scan,
-  // the costliest part for a common word, is then skipped.
-  const ticketHit = sql`ticket_hit as materialized (select ${tickets.id} as id,
+  // The ticket's own text first, month by month newest first (each month through its own
+  // index, stopping once the cap is full), then the tickets outside those months. When the
+  // cap fills, message matches (the lowest tier) could only rank after all of those, past the
+  // capped candidates anyway: their index scan, the costliest part for a common word, is then
+  // skipped.
+  const ticketMatches = (months?: SQL) => sql`select ${tickets.id} as id,
       ts_filter(${tickets.searchVector}, '{a}') @@ ${query} as in_title,
       ts_rank_cd(${tickets.searchVector}, ${query}, 32) as rank
     from ${tickets}
-    where ${and(sql`${tickets.searchVector} @@ ${query}`, own, scope)}
-    limit ${literal(SEARCH_LIMITS.ticketMatches)})`;
+    where ${and(sql`${tickets.searchVector} @@ ${query}`, months, own, scope)}
+    limit ${literal(SEARCH_LIMITS.ticketMatches)}`;
+  const months = monthConditions(search.months);
+  const ticketHit =
+    months.length === 0
+      ? sql`ticket_hit as materialized (${ticketMatches()})`
+      : sql`ticket_hit as materialized (select * from (${sql.join(
+          months.map((condition) => sql`(${ticketMatches(condition)})`),
+          sql` union all `,
+        )}) as by_month limit ${literal(SEARCH_LIMITS.ticketMatches)})`;
   const branches = [
     sql`(select ticket_hit.id as hit_id,
         (case when ticket_hit.in_title then ${literal(TIER.title)} else ${literal(TIER.description)} end + ticket_hit.rank)::real as hit_rank,

@@ -59,6 +59,9 @@ export function markOutboxWritten(tx: Executor): void {
   outboxWritten.add(tx);
 }
 
+/** Runs one statement (no parameters) and returns its rows. */
+export type StatementRunner = (statement: string) => Promise<Array<Record<string, unknown>>>;
+
 export interface DatabaseOptions {
   /** PostgreSQL URL; when absent, an embedded PGlite database is opened in `dataDir`. */
   url?: string | undefined;
@@ -201,6 +204,31 @@ export class Database {
     if (outboxWritten.has(tx)) this.notifyCommit();
     runAfterCommit(tx);
     return result;
+  }
+
+  /**
+   * Runs `work` on one connection outside any transaction (for statements that refuse one,
+   * such as `CREATE INDEX CONCURRENTLY`), with the connection's own rights, while holding the
+   * session advisory lock `lockId`. When another process holds the lock, `work` does not run
+   * and the answer is `undefined`: for maintenance that one process at a time does for all.
+   * The embedded engine belongs to one process and needs no lock.
+   */
+  async exclusively<T>(lockId: number, work: (run: StatementRunner) => Promise<T>): Promise<T | undefined> {
+    if (!this.pool) return work(async (statement) => rowsOf(await this.db.execute(sql.raw(statement))));
+    const client = await this.pool.connect();
+    try {
+      const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [
+        lockId,
+      ]);
+      if (!rows[0]!.locked) return undefined;
+      try {
+        return await work(async (statement) => (await client.query(statement)).rows);
+      } finally {
+        await client.query('select pg_advisory_unlock($1)', [lockId]);
+      }
+    } finally {
+      client.release();
+    }
   }
 
   /** Called after every commit of a transaction that wrote outbox rows. */
