@@ -66,6 +66,9 @@ export const users = pgTable(
   (table) => [
     uniqueIndex('users_org_email_key').on(table.orgId, table.email),
     index('users_email_idx').on(table.email),
+    // Substring search over names and addresses (`ILIKE '%…%'`: ticket search, the admin list).
+    index('users_name_trgm_idx').using('gin', sql`${table.name} gin_trgm_ops`),
+    index('users_email_trgm_idx').using('gin', sql`${table.email} gin_trgm_ops`),
     check('users_role_check', sql`${table.role} in ('requester', 'agent', 'team_lead', 'admin')`),
     check('users_email_lower_check', sql`${table.email} = lower(${table.email})`),
     tenantPolicy(),
