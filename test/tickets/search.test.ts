@@ -230,6 +230,37 @@ describe('ticket search', () => {
     expect(hit?.search.snippet).toBe('Printer on floor 3 is jammed');
   });
 
+  it('adds typo matches only while fewer than five exact hits survive, on any page size', async () => {
+    const exact = word('zorb');
+    const similar = await openTicket(server.app, world.agent, { title: `${exact}x` });
+    const exactIds: string[] = [];
+    for (let n = 0; n < 4; n += 1)
+      exactIds.push((await openTicket(server.app, world.agent, { title: `Cable ${exact}` })).id);
+    // Every hit, two at a time (a page of two cannot tell how many exact hits there are).
+    const walk = async (limit: number) => {
+      const seen: string[] = [];
+      let cursor = '';
+      do {
+        const response = await api('GET', `/tickets?q=${exact}&limit=${limit}${cursor}`, world.admin);
+        expect(response.statusCode).toBe(200);
+        const body = response.json() as { data: Hit[]; meta: { nextCursor: string | null } };
+        seen.push(...ids(body.data));
+        cursor = body.meta.nextCursor ? `&cursor=${body.meta.nextCursor}` : '';
+      } while (cursor);
+      return seen;
+    };
+
+    const four = await search(world.admin, exact);
+    expect(new Set(ids(four))).toEqual(new Set([...exactIds, similar.id]));
+    expect(four.at(-1)).toMatchObject({ id: similar.id, search: { matchedIn: 'fuzzy' } });
+    expect(await walk(2)).toEqual(ids(four));
+
+    exactIds.push((await openTicket(server.app, world.agent, { title: `Cable ${exact}` })).id);
+    const five = await search(world.admin, exact);
+    expect(new Set(ids(five))).toEqual(new Set(exactIds));
+    expect(await walk(2)).toEqual(ids(five));
+  });
+
   it('combines with status and team filters, and with other sorts', async () => {
     const term = word('fil');
     const inTeam = await openTicket(server.app, world.agent, { title: `${term} one`, teamId: world.teamId });

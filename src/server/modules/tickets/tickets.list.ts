@@ -21,7 +21,10 @@ import { presentTicket } from './tickets.presenter.js';
 import { type TicketRow, ticketColumns } from './tickets.repository.js';
 import {
   type MatchedIn,
+  mayFallBackToTypos,
   prepareSearch,
+  prepareTypoFallback,
+  SEARCH_LIMITS,
   searchHitColumns,
   searchHitQuery,
   searchSnippets,
@@ -102,8 +105,7 @@ export class TicketListService {
     // A search joins its bounded, ranked hits (tickets.search.ts); within this list, matching
     // q means being one of them, and every other filter applies as it does without q.
     const scope = and(organisation, filterConditions({ ...filters, q: undefined }, context), visible)!;
-    const hits = search && tx.$with('search_hit', searchHitColumns).as(searchHitQuery(search, viewer, scope));
-    const listContext: FilterContext = hits
+    const listContext: FilterContext = search
       ? { ...context, textCondition: () => sql`${tickets.id} = hit_id` }
       : context;
     const conditions: Array<SQL | undefined> = [
@@ -152,21 +154,38 @@ export class TicketListService {
       cursorValue = (row) => (name === 'priority' ? row.priorityRank : (row.sortKey ?? ''));
     }
     const offset = query.page ? (query.page - 1) * query.limit : 0;
-    let select = tx
-      .with(...(hits ? [hits] : []))
-      .select({
-        ...ticketColumns,
-        ...(hits ? { searchRank: hits.hitRank, searchMatchedIn: hits.hitMatchedIn } : {}),
-        ...(sortKey ? { sortKey } : {}),
-      })
-      .from(tickets)
-      .$dynamic();
-    if (hits) select = select.innerJoin(hits, sql`hit_id = ${tickets.id}`);
-    const rows: ListRow[] = await select
-      .where(and(...conditions))
-      .orderBy(...order)
-      .limit(query.limit + 1)
-      .offset(offset);
+    const rowsOf = async (typoFallback: boolean): Promise<ListRow[]> => {
+      if (search && typoFallback && mayFallBackToTypos(search.q)) await prepareTypoFallback(tx);
+      const hits =
+        search &&
+        tx.$with('search_hit', searchHitColumns).as(searchHitQuery(search, viewer, scope, { typoFallback }));
+      let select = tx
+        .with(...(hits ? [hits] : []))
+        .select({
+          ...ticketColumns,
+          ...(hits ? { searchRank: hits.hitRank, searchMatchedIn: hits.hitMatchedIn } : {}),
+          ...(sortKey ? { sortKey } : {}),
+        })
+        .from(tickets)
+        .$dynamic();
+      if (hits) select = select.innerJoin(hits, sql`hit_id = ${tickets.id}`);
+      return select
+        .where(and(...conditions))
+        .orderBy(...order)
+        .limit(query.limit + 1)
+        .offset(offset);
+    };
+    // The typo fallback adds hits only when fewer than `fuzzyBelow` exact hits survive the
+    // filters. A first page that fetches at least that many rows shows it by itself, so the
+    // fallback is planned (a second statement) only when that page came up short.
+    const firstPageTells =
+      search !== undefined &&
+      mayFallBackToTypos(search.q) &&
+      !cursor &&
+      offset === 0 &&
+      query.limit + 1 >= SEARCH_LIMITS.fuzzyBelow;
+    let rows = await rowsOf(!firstPageTells);
+    if (firstPageTells && rows.length < SEARCH_LIMITS.fuzzyBelow) rows = await rowsOf(true);
     const hasMore = rows.length > query.limit;
     const page = rows.slice(0, query.limit);
     const present = await presentContext(this.context, tx, viewer, { tickets: page, fields: context.fields });

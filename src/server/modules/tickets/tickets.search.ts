@@ -73,12 +73,7 @@ export function searchText(q: string): string {
   return q.replace(CONTROL, ' ').trim();
 }
 
-/**
- * Looks up what q names (users) and the indexed months, and sets this transaction's trigram
- * threshold. Plans are made for each search's own words (`force_custom_plan`): a generic plan
- * of the prepared statement, chosen after five searches, knows neither the words nor the
- * months and ran the typo fallback several times slower.
- */
+/** Looks up what q names (users) and which months have their own index. */
 export async function prepareSearch(
   tx: Executor,
   actor: Actor,
@@ -92,12 +87,21 @@ export async function prepareSearch(
     number || name.length < 3
       ? []
       : await directory.matchUserIds(tx, actor.orgId, name, SEARCH_LIMITS.requesters);
+  const months = searchMonths ? await searchMonths.searched(tx) : [];
+  return { q, agent: isAgent(actor), number, requesterIds, months };
+}
+
+/**
+ * Sets what a statement with the typo fallback needs, for the rest of the transaction: the
+ * trigram threshold, and plans made for its words (`force_custom_plan`). A generic plan of
+ * the prepared statement, which PostgreSQL picks after five runs, ran the fallback several
+ * times slower; for the exact search alone it is as good and saves the planning.
+ */
+export async function prepareTypoFallback(tx: Executor): Promise<void> {
   await tx.execute(
     sql`select set_config('pg_trgm.word_similarity_threshold', ${String(FUZZY_THRESHOLD)}, true),
       set_config('plan_cache_mode', 'force_custom_plan', true)`,
   );
-  const months = searchMonths ? await searchMonths.searched(tx) : [];
-  return { q, agent: isAgent(actor), number, requesterIds, months };
 }
 
 const tsQuery = (q: string) => sql`websearch_to_tsquery('english', ${q}::text)`;
@@ -157,8 +161,17 @@ export const searchHitColumns = {
  * description 2, message or note 1, typo fallback 0 (+ title similarity). Within the text
  * tiers the fraction is `ts_rank_cd` (normalised to rank / (rank + 1)) of the ticket's own
  * vector, or of its best message when only messages matched; a ticket takes its best tier.
+ *
+ * `typoFallback: false` leaves the fallback out, for a caller that can tell from the exact
+ * hits alone that it would not apply (planning it costs about as much as running a rare
+ * word's search).
  */
-export function searchHitQuery(search: TicketSearch, viewer: Viewer, scope: SQL): SQL {
+export function searchHitQuery(
+  search: TicketSearch,
+  viewer: Viewer,
+  scope: SQL,
+  options: { typoFallback: boolean } = { typoFallback: true },
+): SQL {
   const { orgId } = viewer.actor;
   const query = tsQuery(search.q);
   const ownIds = ownTicketIds(viewer);
@@ -220,7 +233,7 @@ export function searchHitQuery(search: TicketSearch, viewer: Viewer, scope: SQL)
     sql`best_hit as (select distinct on (hit_id) hit_id, hit_rank, hit_matched_in from exact_hit order by hit_id, hit_rank desc)`,
   ];
   const selects = [sql`select hit_id, hit_rank, hit_matched_in from best_hit`];
-  if (isFuzzyCandidate(search.q)) {
+  if (options.typoFallback && mayFallBackToTypos(search.q)) {
     ctes.push(...fuzzyHits(search, viewer, scope, own));
     selects.push(
       sql`select hit_id, hit_rank, hit_matched_in from fuzzy_hit where hit_id not in (select hit_id from best_hit)`,
@@ -236,7 +249,7 @@ export function searchHitQuery(search: TicketSearch, viewer: Viewer, scope: SQL)
  * list per trigram, so longer queries cost more than a search may), and no phrase or
  * exclusion, whose meaning similar words would undo.
  */
-function isFuzzyCandidate(q: string): boolean {
+export function mayFallBackToTypos(q: string): boolean {
   return q.split(/\s+/).length <= 2 && !/"|(^|\s)-\S/.test(q);
 }
 
