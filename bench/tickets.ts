@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { monthsToKeep } from '../src/server/modules/tickets/search-months.js';
 import { hitsWithin, readProfile, summarizeProfile } from './lib/cpu-profile.js';
 import { loadTickets } from './lib/ticket-data.js';
 import { type Figure, setUpDesk, type TicketBenchSettings, ticketApiAnswers } from './lib/ticket-desk.js';
@@ -18,6 +19,7 @@ import {
   resolveRunner,
   runBenchmark,
   servicesReachable,
+  sleep,
   startSwitchboard,
   stopProcess,
   type Target,
@@ -143,6 +145,9 @@ await runBenchmark('tickets', async (cleanup) => {
   const postgres = `PostgreSQL ${rows[0]!.server_version.split(' ')[0]}`;
   console.log(`server: ${runner.description}, ${postgres}, database ${db.database}`);
 
+  // The worker creates search's month indexes at start (search-months.ts); the loader drops and
+  // rebuilds every index of the table, so it must not race that.
+  await waitForSearchMonths(db);
   const desk = await setUpDesk(server.baseUrl, db, settings.seed);
   console.log('\nLoading (straight into PostgreSQL, see bench/lib/ticket-data.ts):');
   const load = await loadTickets({
@@ -187,6 +192,19 @@ await runBenchmark('tickets', async (cleanup) => {
   );
   console.log(`\nafter: ${loadNote()}`);
 });
+
+async function waitForSearchMonths(db: pg.Client): Promise<void> {
+  const expected = monthsToKeep(new Date()).length;
+  for (let attempt = 0; attempt < 300; attempt += 1) {
+    const { rows } = await db.query<{ count: string }>(
+      `select count(*) from pg_index i join pg_class c on c.oid = i.indexrelid
+        where i.indrelid = 'tickets'::regclass and c.relname like 'tickets_search_m%' and i.indisvalid`,
+    );
+    if (Number(rows[0]!.count) >= expected) return;
+    await sleep(100);
+  }
+  throw new Error(`the server did not create the ${expected} month indexes of search within 30 s`);
+}
 
 async function stopChecked(server: NodeServer): Promise<void> {
   const shutdown = await stopProcess(server);

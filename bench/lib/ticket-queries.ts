@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { type MonthRange, monthOf, searchedMonths } from '../../src/server/modules/tickets/search-months.js';
 
 /**
  * The SQL behind the measured ticket endpoints, for EXPLAIN on the loaded data, and the
@@ -63,13 +64,15 @@ const isFuzzyCandidate = (q: string) => q.split(/\s+/).length <= 2 && !/"|(^|\s)
 
 /**
  * tickets.search.ts searchHitQuery inside the page query of tickets.list.ts, for an agent and
- * no other filter: up to 200 ticket matches as candidates, and up to 200 message matches only
- * when the tickets' own text matched fewer than 200, ranked; for one or two plain words, a
- * trigram fallback on titles when fewer than 5 exact hits survive.
- * Needs pg_trgm.word_similarity_threshold = 0.3 (SEARCH_SETTINGS), as the API sets it.
+ * no other filter: up to 200 ticket matches as candidates, taken from the `months` (from
+ * `searchMonthsOf`, newest first, each through its own index) and then from every other
+ * ticket, and up to 200 message matches only when the tickets' own text matched fewer than
+ * 200, ranked. With `typoFallback` (one or two plain words), the trigram fallback on titles
+ * when fewer than 5 exact hits survive: the API runs that statement only after the exact one
+ * found fewer than 5, and then needs pg_trgm.word_similarity_threshold = 0.3 (SEARCH_SETTINGS).
  */
-export function searchSql(q: string): string {
-  const fuzzy = isFuzzyCandidate(q);
+export function searchSql(q: string, months: readonly MonthRange[], typoFallback: boolean): string {
+  const fuzzy = typoFallback && isFuzzyCandidate(q);
   const fuzzyCtes = `,
   exact_count as (select count(*) as hits from (select 1 from tickets join best_hit on best_hit.hit_id = tickets.id
     where ${SEARCH_SCOPE} limit 5) as surviving),
@@ -79,9 +82,7 @@ export function searchSql(q: string): string {
     where (select hits from exact_count) < 5 and ${SEARCH_SCOPE}
     order by hit_rank desc, hit_id desc limit 50)`;
   return `with search_hit as (
-  with ticket_hit as materialized (select id, ts_filter(search_vector, '{a}') @@ ${TEXT_QUERY} as in_title,
-      ts_rank_cd(search_vector, ${TEXT_QUERY}, 32) as rank
-    from tickets where search_vector @@ ${TEXT_QUERY} and ${SEARCH_SCOPE} limit 200),
+  with ticket_hit as materialized (${ticketHitSql(months)}),
   exact_hit as materialized (
     (select ticket_hit.id as hit_id,
         (case when ticket_hit.in_title then 4 else 2 end + ticket_hit.rank)::real as hit_rank,
@@ -105,6 +106,33 @@ export function searchSql(q: string): string {
 select ${TICKET_COLUMNS}, hit_rank, hit_matched_in from tickets join search_hit on hit_id = tickets.id
 where ${SEARCH_SCOPE} and tickets.id = hit_id
 order by hit_rank desc, hit_id desc limit 51`;
+}
+
+function ticketHitSql(months: readonly MonthRange[]): string {
+  const matches = (
+    condition: string,
+  ) => `select id, ts_filter(search_vector, '{a}') @@ ${TEXT_QUERY} as in_title,
+      ts_rank_cd(search_vector, ${TEXT_QUERY}, 32) as rank
+    from tickets where search_vector @@ ${TEXT_QUERY}${condition} and ${SEARCH_SCOPE} limit 200`;
+  if (months.length === 0) return matches('');
+  const at = (date: Date) => `'${date.toISOString()}'::timestamptz`;
+  const conditions = months.map(
+    (month) => ` and created_at >= ${at(month.from)} and created_at < ${at(month.to)}`,
+  );
+  conditions.push(` and (created_at < ${at(months.at(-1)!.from)} or created_at >= ${at(months[0]!.to)})`);
+  return `select * from (${conditions.map((condition) => `(${matches(condition)})`).join('\n    union all ')}) as by_month limit 200`;
+}
+
+/** The months search reads through their own indexes (src/server/modules/tickets/search-months.ts). */
+export async function searchMonthsOf(client: pg.Client): Promise<MonthRange[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `select indexname as name from pg_indexes where tablename = 'tickets' and indexname like 'tickets_search_m%'`,
+  );
+  const indexed = rows.flatMap((row) => {
+    const match = /^tickets_search_m(\d{4})(\d{2})$/.exec(row.name);
+    return match ? [monthOf(new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, 1)))] : [];
+  });
+  return searchedMonths(indexed, new Date());
 }
 
 /** The session setting the API's search transaction makes. */

@@ -12,6 +12,7 @@ import {
   LIST_SQL,
   RARE_QUERY,
   SEARCH_SETTINGS,
+  searchMonthsOf,
   searchSelectivity,
   searchSql,
   TYPO_QUERY,
@@ -80,11 +81,15 @@ export async function reportSql(db: pg.Client, desk: Desk, load: LoadResult): Pr
   );
   const team = desk.teams[0]!;
   const values = { org: desk.orgId, team: team.id, user: team.agents[0]!.id };
+  const months = await searchMonthsOf(db);
+  console.log(
+    `\nMonths searched through their own index first: ${months.map((month) => month.from.toISOString().slice(0, 7)).join(', ') || 'none'}`,
+  );
   const search = (query: { q: string }, label: string, bypassRowSecurity = false) => ({
     label: bypassRowSecurity
       ? `VARIANT (not what the API runs): search "${query.q}" without row-level security (org_id filters kept)`
       : `search "${query.q}" (${label}), as an agent`,
-    statement: bind(searchSql(query.q), { ...values, q: query.q }),
+    statement: bind(searchSql(query.q, months, query === TYPO_QUERY), { ...values, q: query.q }),
     options: { settings: SEARCH_SETTINGS, bypassRowSecurity },
   });
   const ticket = load.longConversations[0];
