@@ -1,5 +1,8 @@
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SORTS, sortOrder } from '../../src/server/modules/tickets/tickets.filters.js';
+import { tickets } from '../../src/server/modules/tickets/tickets.table.js';
+import { rowsOf } from '../../src/server/platform/db/migrations.js';
 import { outbox } from '../../src/server/platform/events/outbox.table.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { apiClient, openTicket, type TicketWorld, ticketWorld } from './support.js';
@@ -280,7 +283,8 @@ describe('list paging', () => {
         openTicket(server.app, world.agent, { requesterId: world.requester2.id, tags: ['paging'] }),
       ),
     );
-    for (const sort of ['createdAt', '-createdAt', '-updatedAt', 'priority']) {
+    const orders = new Map<string, string[]>();
+    for (const sort of SORTS.filter((sort) => sort !== 'relevance')) {
       const seen: string[] = [];
       let url: string | null = `/tickets?tag=paging&limit=2&sort=${sort}`;
       while (url) {
@@ -290,7 +294,30 @@ describe('list paging', () => {
         seen.push(...page.data.map((ticket) => ticket.id));
         url = page.links.next ? page.links.next.replace('/api/v1', '') : null;
       }
+      orders.set(sort, [...seen]);
       expect(seen.sort(), sort).toEqual(mine.map((ticket) => ticket.id).sort());
+    }
+    // Ascending is descending reversed (ties broken by id both ways).
+    for (const column of ['createdAt', 'updatedAt', 'lastActivityAt', 'priority'])
+      expect(orders.get(column), column).toEqual(orders.get(`-${column}`)!.toReversed());
+  });
+
+  it('walks an index for every sort, in both directions, instead of sorting the organisation', async () => {
+    const { database } = server.platform;
+    for (const sort of SORTS.filter((sort) => sort !== 'relevance')) {
+      const plan = await database.withOrg(world.admin.orgId, async (tx) => {
+        await tx.execute(sql`set local enable_sort = off`);
+        const result = await tx.execute(
+          sql`explain select ${tickets.id} from ${tickets}
+            where ${tickets.orgId} = ${world.admin.orgId}::uuid and ${tickets.deletedAt} is null
+            order by ${sql.join(sortOrder(sort), sql`, `)} limit 51`,
+        );
+        return rowsOf<{ 'QUERY PLAN': string }>(result)
+          .map((row) => row['QUERY PLAN'])
+          .join('\n');
+      });
+      expect(plan, sort).toMatch(/Index (Only )?Scan (Backward )?using tickets_org_/);
+      expect(plan, sort).not.toMatch(/Sort/);
     }
   });
 

@@ -236,6 +236,19 @@ export function sortColumn(sort: Exclude<TicketSort, 'relevance'>) {
   return { column, descending: sort.startsWith('-'), name };
 }
 
+/**
+ * The ORDER BY of a sort, `id` breaking ties. Each sort column has an index (org_id, column
+ * DESC NULLS LAST, id DESC NULLS LAST). The columns are NOT NULL, but the planner only walks
+ * an index whose NULL placement matches the ORDER BY: descending as built, ascending as its
+ * backward scan.
+ */
+export function sortOrder(sort: Exclude<TicketSort, 'relevance'>): SQL[] {
+  const { column, descending } = sortColumn(sort);
+  return descending
+    ? [sql`${column} desc nulls last`, sql`${tickets.id} desc nulls last`]
+    : [sql`${column} asc nulls first`, sql`${tickets.id} asc nulls first`];
+}
+
 /** Opaque keyset cursor: the sort value and id of the last row of a page. */
 export interface Cursor {
   sort: TicketSort;

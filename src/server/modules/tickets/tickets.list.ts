@@ -1,4 +1,4 @@
-import { and, asc, type SQL, sql } from 'drizzle-orm';
+import { and, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/database.js';
 import type { Actor } from '../identity/index.js';
 import type { OrgSettings } from './settings.cache.js';
@@ -12,6 +12,7 @@ import {
   filtersOfQuery,
   queryError,
   sortColumn,
+  sortOrder,
   type TicketFilters,
   type TicketListQuery,
   type TicketSort,
@@ -132,11 +133,7 @@ export class TicketListService {
       cursorValue = (row) => row.searchRank ?? 0;
     } else {
       const { column, descending, name } = sortColumn(sort);
-      // NULLS LAST as the indexes are built (the columns are NOT NULL, but the planner only
-      // walks an index whose NULL placement matches the ORDER BY).
-      order = descending
-        ? [sql`${column} desc nulls last`, sql`${tickets.id} desc nulls last`]
-        : [asc(column), asc(tickets.id)];
+      order = sortOrder(sort);
       // Timestamps travel in the cursor as PostgreSQL's own text (microseconds); a JS Date
       // keeps milliseconds only, and rows within one millisecond would be skipped or repeated.
       if (name !== 'priority') sortKey = sql<string>`${column}::text`;

@@ -155,6 +155,13 @@ export const tickets = pgTable(
     index('tickets_org_updated_idx')
       .on(table.orgId, table.updatedAt.desc(), table.id.desc())
       .where(sql`${table.deletedAt} is null`),
+    // The other sorts (tickets.list.ts walks these, backwards for ascending).
+    index('tickets_org_activity_idx')
+      .on(table.orgId, table.lastActivityAt.desc(), table.id.desc())
+      .where(sql`${table.deletedAt} is null`),
+    index('tickets_org_priority_idx')
+      .on(table.orgId, table.priorityRank.desc(), table.id.desc())
+      .where(sql`${table.deletedAt} is null`),
     index('tickets_org_assignee_status_idx')
       .on(table.orgId, table.assigneeId, table.status, table.createdAt.desc())
       .where(sql`${table.deletedAt} is null`),

@@ -1,0 +1,2 @@
+CREATE INDEX "tickets_org_activity_idx" ON "tickets" USING btree ("org_id","last_activity_at" DESC NULLS LAST,"id" DESC NULLS LAST) WHERE "tickets"."deleted_at" is null;--> statement-breakpoint
+CREATE INDEX "tickets_org_priority_idx" ON "tickets" USING btree ("org_id","priority_rank" DESC NULLS LAST,"id" DESC NULLS LAST) WHERE "tickets"."deleted_at" is null;
