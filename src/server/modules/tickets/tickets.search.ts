@@ -299,7 +299,9 @@ export function markSnippet(headline: string): string {
 
 /**
  * Highlighted snippets for one page of hits: the title, the description or the best
- * matching message the viewer may read (never an internal note for a requester).
+ * matching message the viewer may read (never an internal note for a requester). The hits
+ * travel as two array parameters (ids, and `MatchedIn` words, neither ever quoted), so the
+ * statement's text is the same for every page and its plan is cached.
  */
 export async function searchSnippets(
   tx: Executor,
@@ -317,10 +319,8 @@ export async function searchSnippets(
         else ${tickets.title}
       end as headline
     from ${tickets}
-    join (values ${sql.join(
-      hits.map((hit) => sql`(${hit.id}::uuid, ${hit.matchedIn}::text)`),
-      sql`, `,
-    )}) as hit (id, matched_in) on hit.id = ${tickets.id}
+    join unnest(${`{${hits.map((hit) => hit.id).join(',')}}`}::uuid[],
+      ${`{${hits.map((hit) => hit.matchedIn).join(',')}}`}::text[]) as hit (id, matched_in) on hit.id = ${tickets.id}
     left join lateral (
       select ${ticketMessages.body} as body, ${ticketMessages.isInternal} as is_internal
       from ${ticketMessages}
