@@ -63,9 +63,11 @@ describe('search months (database)', () => {
   const monthIndexes = async () =>
     rowsOf<{ name: string }>(
       await server.platform.database.db.execute(
-        sql`select indexname as name from pg_indexes where tablename = 'tickets' and indexname like 'tickets_search_m%' order by 1`,
+        sql`select indexname as name from pg_indexes where tablename = 'tickets' and indexname like 'tickets_search_m%'`,
       ),
-    ).map((row) => row.name);
+    )
+      .map((row) => row.name)
+      .sort();
 
   it('creates the months to keep, once, and drops the aged-out ones', async () => {
     const months = new SearchMonths(server.platform.database);
@@ -75,11 +77,16 @@ describe('search months (database)', () => {
     await server.platform.database.db.execute(
       sql.raw(`create index ${old} on tickets using gin (search_vector) where created_at < '2000-01-01'`),
     );
+    // Not a month index, though LIKE 'tickets_search_m%' matches it: left alone.
+    await server.platform.database.db.execute(
+      sql.raw(`create index tickets_search_messages_probe on tickets (created_at)`),
+    );
 
     const first = await months.maintain(now);
     expect(first).toEqual({ created: keep, dropped: [old] });
-    expect(await monthIndexes()).toEqual([...keep].sort());
+    expect(await monthIndexes()).toEqual(['tickets_search_messages_probe', ...keep].sort());
     expect(await months.maintain(now)).toEqual({ created: [], dropped: [] });
+    await server.platform.database.db.execute(sql`drop index tickets_search_messages_probe`);
 
     const searched = await server.platform.database.transaction((tx) => months.searched(tx, now));
     expect(names(searched)).toEqual(keep.slice(1));

@@ -162,7 +162,8 @@ function validMonths(rows: readonly IndexRow[]): MonthRange[] {
 async function maintainIndexes(run: StatementRunner, now: Date): Promise<MonthIndexChanges> {
   const keep = monthsToKeep(now);
   const wanted = new Set(keep.map(indexNameOf));
-  const existing = (await run(MONTH_INDEXES)) as IndexRow[];
+  // Only names of the form tickets_search_mYYYYMM: LIKE's prefix would also match others.
+  const existing = ((await run(MONTH_INDEXES)) as IndexRow[]).filter((index) => INDEX_NAME.test(index.name));
   const changes: MonthIndexChanges = { created: [], dropped: [] };
   for (const index of existing) {
     if (wanted.has(index.name) && index.valid) continue;
