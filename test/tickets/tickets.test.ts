@@ -179,6 +179,39 @@ describe('conversation', () => {
     );
   });
 
+  it('never shows a requester which team a ticket moved to, in its timeline', async () => {
+    type Event = { type: string; changes: Record<string, unknown> };
+    const ticket = await openTicket(server.app, world.requester);
+    const assign = (body: Record<string, unknown>) =>
+      api('POST', `/tickets/${ticket.id}/assign`, world.admin, body).then((response) =>
+        expect(response.statusCode, response.body).toBe(200),
+      );
+    await assign({ teamId: world.teamId, assigneeId: world.agent.id });
+    await assign({ teamId: world.otherTeamId });
+    const timeline = async (who: typeof world.agent) =>
+      ((await api('GET', `/tickets/${ticket.id}/events`, who)).json().data as Event[]).filter(
+        (event) => event.type === 'assigned',
+      );
+
+    const agentView = await timeline(world.admin);
+    expect(agentView.map((event) => Object.keys(event.changes).sort())).toEqual([
+      ['assigneeId', 'teamId'],
+      ['assigneeId', 'teamId'],
+    ]);
+    // The first assignment without its team, the move (which also unassigned) as an unassignment.
+    const requesterView = await timeline(world.requester);
+    expect(requesterView.map((event) => event.changes)).toEqual([
+      { assigneeId: { from: null, to: world.agent.id } },
+      { assigneeId: { from: world.agent.id, to: null } },
+    ]);
+    expect(JSON.stringify(requesterView)).not.toContain(world.otherTeamId);
+
+    // A move alone is not an event for the requester at all.
+    await assign({ teamId: world.teamId });
+    expect(await timeline(world.requester)).toHaveLength(2);
+    expect(await timeline(world.admin)).toHaveLength(3);
+  });
+
   it('forbids notes to requesters and replies on closed tickets', async () => {
     const ticket = await openTicket(server.app, world.requester);
     expect(

@@ -3,7 +3,13 @@ import { type Actor, directory } from '../identity/index.js';
 import { type TicketsContext, viewerOf } from './tickets.context.js';
 import { TIMELINE_EVENTS, type TimelineEventType } from './tickets.events.js';
 import { isAgent, visibleCondition } from './tickets.policy.js';
-import { presentEvent, presentMessage, presentTicket, referencedIds } from './tickets.presenter.js';
+import {
+  presentEvent,
+  presentMessage,
+  presentTicket,
+  referencedIds,
+  requesterSeesEvent,
+} from './tickets.presenter.js';
 import * as repo from './tickets.repository.js';
 
 /** A ticket event as live clients get it (sockets). */
@@ -63,9 +69,10 @@ export class TicketFeedService {
   private async presentRows(
     tx: Executor,
     orgId: string,
-    rows: readonly repo.TicketEventRow[],
+    all: readonly repo.TicketEventRow[],
     agent: boolean,
   ): Promise<FeedItem[]> {
+    const rows = agent ? all : all.filter(requesterSeesEvent);
     if (rows.length === 0) return [];
     const messageIds = rows.flatMap((row) =>
       (row.type === 'comment_added' || row.type === 'note_added') && typeof row.data.messageId === 'string'

@@ -148,13 +148,36 @@ export function presentMessage(
   };
 }
 
-export function presentEvent(event: TicketEventRow, context: Pick<PresentContext, 'users'>) {
+/**
+ * Changes of ticket fields only agents see (as `presentTicket` leaves them out). Tags are
+ * recorded as internal events already; a team moves with the assignee, in `assigned`.
+ */
+const AGENT_ONLY_CHANGES = new Set(['teamId', 'tags', 'firstResponseAt']);
+
+/** The changes of an event a viewer may read: a requester's view leaves agent-only fields out. */
+function changesFor(event: TicketEventRow, agent: boolean): TicketEventRow['changes'] {
+  if (agent) return event.changes;
+  return Object.fromEntries(Object.entries(event.changes).filter(([key]) => !AGENT_ONLY_CHANGES.has(key)));
+}
+
+/**
+ * Whether a requester sees an event at all: never an internal one, nor a change (assignment,
+ * update) that is left without any change they may read, such as a move to another team.
+ */
+export function requesterSeesEvent(event: TicketEventRow): boolean {
+  if (event.isInternal) return false;
+  if (event.type !== 'assigned' && event.type !== 'updated') return true;
+  return Object.keys(changesFor(event, false)).length > 0;
+}
+
+/** A timeline event; `agent: false` is the requester's view of it (see `requesterSeesEvent`). */
+export function presentEvent(event: TicketEventRow, context: Pick<PresentContext, 'users' | 'agent'>) {
   return {
     id: event.id,
     ticketId: event.ticketId,
     type: event.type,
     actor: userRef(context.users, event.actorId),
-    changes: event.changes,
+    changes: changesFor(event, context.agent),
     data: event.data,
     isInternal: event.isInternal,
     createdAt: event.createdAt.toISOString(),

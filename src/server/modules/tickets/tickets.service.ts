@@ -20,6 +20,7 @@ import {
   presentEvent,
   presentMessage,
   presentTicket,
+  requesterSeesEvent,
   userRefs,
 } from './tickets.presenter.js';
 import * as repo from './tickets.repository.js';
@@ -345,13 +346,15 @@ export class TicketsService {
         limit: query.limit + 1,
       });
       const page = rows.slice(0, query.limit);
+      const agent = isAgent(actor);
+      const shown = agent ? page : page.filter(requesterSeesEvent);
       const users = await directory.users(
         tx,
         actor.orgId,
-        page.flatMap((row) => (row.actorId ? [row.actorId] : [])),
+        shown.flatMap((row) => (row.actorId ? [row.actorId] : [])),
       );
       return {
-        data: page.map((row) => presentEvent(row, { users })),
+        data: shown.map((row) => presentEvent(row, { users, agent })),
         meta: { limit: query.limit, nextCursor: rows.length > query.limit ? page.at(-1)!.id : null },
       };
     });
@@ -409,7 +412,7 @@ export async function assertNoCollision(
     ticket.orgId,
     rows.flatMap((row) => (row.actorId ? [row.actorId] : [])),
   );
-  const events = rows.map((row) => presentEvent(row, { users }));
+  const events = rows.map((row) => presentEvent(row, { users, agent: isAgent(actor) }));
   const what = [...new Set(rows.map((row) => row.type.replace('_', ' ')))].join(', ');
   throw new AppError(
     'CONFLICT',
