@@ -89,11 +89,10 @@ function view(profile: Profile, actor: Actor): z.output<typeof MeResponse> {
 }
 
 async function readProfile(tx: Executor, actor: Actor): Promise<Profile> {
-  const [user, org, teams] = await Promise.all([
-    repo.findUser(tx, actor.orgId, actor.userId),
-    repo.findOrganization(tx, actor.orgId),
-    repo.teamsOfUser(tx, actor.orgId, actor.userId),
-  ]);
+  // One after another: a transaction is one connection, which runs one statement at a time.
+  const user = await repo.findUser(tx, actor.orgId, actor.userId);
+  const org = await repo.findOrganization(tx, actor.orgId);
+  const teams = await repo.teamsOfUser(tx, actor.orgId, actor.userId);
   if (!user?.isActive || !org) throw new AppError('TOKEN_REVOKED', 'The account is no longer active');
   return {
     user: { id: user.id, email: user.email, name: user.name },

@@ -79,12 +79,10 @@ export class TicketFeedService {
         ? [row.data.messageId]
         : [],
     );
-    const [tickets, messages, attachments, settings] = await Promise.all([
-      repo.findTickets(tx, orgId, [...new Set(rows.map((row) => row.ticketId))]),
-      repo.findMessages(tx, orgId, messageIds),
-      repo.attachmentsOfMessages(tx, messageIds),
-      this.context.orgSettings.of(tx, orgId),
-    ]);
+    const tickets = await repo.findTickets(tx, orgId, [...new Set(rows.map((row) => row.ticketId))]);
+    const messages = await repo.findMessages(tx, orgId, messageIds);
+    const attachments = await repo.attachmentsOfMessages(tx, messageIds);
+    const settings = await this.context.orgSettings.of(tx, orgId);
     const ids = referencedIds(tickets, messages, rows);
     const names = await directory.names(tx, orgId, ids.userIds, ids.teamIds);
     const context = { ...names, agent, fields: settings.fields };

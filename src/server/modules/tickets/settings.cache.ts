@@ -49,9 +49,7 @@ export class OrgSettingsCache {
 
 /** The settings as they are in `tx`, uncached. */
 export async function readOrgSettings(tx: Executor, orgId: string): Promise<OrgSettings> {
-  const [categories, fields] = await Promise.all([
-    listCategories(tx, orgId),
-    listFieldDefinitions(tx, orgId),
-  ]);
+  const categories = await listCategories(tx, orgId);
+  const fields = await listFieldDefinitions(tx, orgId);
   return { categories, fields };
 }

@@ -140,10 +140,13 @@ export async function presentContext(
 ): Promise<PresentContext> {
   const { orgId } = viewer.actor;
   const ids = referencedIds(rows.tickets, rows.messages, rows.events);
-  const [{ users, teams }, fields] = await Promise.all([
-    directory.names(tx, orgId, [...ids.userIds, ...(rows.userIds ?? [])], ids.teamIds),
-    rows.fields ?? context.orgSettings.of(tx, orgId).then((settings) => settings.fields),
-  ]);
+  const { users, teams } = await directory.names(
+    tx,
+    orgId,
+    [...ids.userIds, ...(rows.userIds ?? [])],
+    ids.teamIds,
+  );
+  const fields = rows.fields ?? (await context.orgSettings.of(tx, orgId)).fields;
   return { users, teams, agent: isAgent(viewer.actor), fields };
 }
 

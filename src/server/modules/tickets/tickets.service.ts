@@ -203,19 +203,20 @@ export class TicketsService {
 
   async detail(tx: Executor, viewer: Viewer, ticket: repo.TicketRow) {
     const agent = isAgent(viewer.actor);
-    const [messages, around] = await Promise.all([
-      repo.listMessages(tx, ticket.id, agent),
-      repo.ticketSurroundings(tx, ticket.id, agent),
-    ]);
+    const messages = await repo.listMessages(tx, ticket.id, agent);
+    const around = await repo.ticketSurroundings(tx, ticket.id, agent);
     const followers = around.followerIds;
     const mailIds = messages.flatMap((message) => (message.emailMessageId ? [message.emailMessageId] : []));
-    const [context, mail] = await Promise.all([
-      presentContext(this.context, tx, viewer, { tickets: [ticket], messages, userIds: followers }),
-      // One statement for the whole conversation, none when nothing came by mail.
+    const context = await presentContext(this.context, tx, viewer, {
+      tickets: [ticket],
+      messages,
+      userIds: followers,
+    });
+    // One statement for the whole conversation, none when nothing came by mail.
+    const mail =
       mailIds.length > 0 && this.context.mail
-        ? this.context.mail.receivedMail(tx, ticket.orgId, mailIds)
-        : new Map<string, MessageMail>(),
-    ]);
+        ? await this.context.mail.receivedMail(tx, ticket.orgId, mailIds)
+        : new Map<string, MessageMail>();
     const mailView = { agent, viewerId: viewer.actor.userId, mail };
     return {
       ...presentTicket(ticket, context),

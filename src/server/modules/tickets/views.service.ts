@@ -107,18 +107,16 @@ export class ViewsService {
   }
 
   private async present(tx: Executor, orgId: string, views: readonly repo.ViewRow[]) {
-    const [counts, teams] = await Promise.all([
-      this.context.viewCounts.counts(
-        tx,
-        orgId,
-        views.map((view) => view.id),
-      ),
-      directory.teams(
-        tx,
-        orgId,
-        views.flatMap((view) => (view.teamId ? [view.teamId] : [])),
-      ),
-    ]);
+    const counts = await this.context.viewCounts.counts(
+      tx,
+      orgId,
+      views.map((view) => view.id),
+    );
+    const teams = await directory.teams(
+      tx,
+      orgId,
+      views.flatMap((view) => (view.teamId ? [view.teamId] : [])),
+    );
     return views.map((view) => presentView(view, counts.get(view.id) ?? 0, teams));
   }
 }
