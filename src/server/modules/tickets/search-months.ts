@@ -1,6 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Database, Executor, StatementRunner } from '../../platform/db/database.js';
 import { rowsOf } from '../../platform/db/migrations.js';
+import { createMonthIndex, dropIndex, indexesNamed, type MonthIndexRow } from './search-months.repository.js';
 import { tickets } from './tickets.table.js';
 
 /**
@@ -108,17 +109,6 @@ export function monthConditions(months: readonly MonthRange[]): SQL[] {
   return conditions;
 }
 
-interface IndexRow extends Record<string, unknown> {
-  name: string;
-  valid: boolean;
-}
-
-/** The month indexes on `tickets`, valid or not (a failed concurrent build leaves an invalid one). */
-const MONTH_INDEXES = `select c.relname as name, i.indisvalid and i.indisready as valid
-  from pg_catalog.pg_index i
-  join pg_catalog.pg_class c on c.oid = i.indexrelid
-  where i.indrelid = 'public.tickets'::regclass and c.relname like '${INDEX_PREFIX}%'`;
-
 /** What `maintain` changed. */
 export interface MonthIndexChanges {
   created: string[];
@@ -134,7 +124,10 @@ export class SearchMonths {
   /** The months search reads through their own indexes, for a search starting now. */
   async searched(tx: Executor, now = new Date()): Promise<MonthRange[]> {
     if (!this.cached || now.getTime() - this.cached.at > CATALOG_TTL_MS) {
-      const rows = rowsOf<IndexRow>(await tx.execute(sql.raw(MONTH_INDEXES)));
+      const rows = await indexesNamed(
+        async (statement) => rowsOf(await tx.execute(sql.raw(statement))),
+        INDEX_PREFIX,
+      );
       this.cached = { at: now.getTime(), months: validMonths(rows) };
     }
     return searchedMonths(this.cached.months, now);
@@ -152,7 +145,7 @@ export class SearchMonths {
   }
 }
 
-function validMonths(rows: readonly IndexRow[]): MonthRange[] {
+function validMonths(rows: readonly MonthIndexRow[]): MonthRange[] {
   return rows.flatMap((row) => {
     const month = row.valid ? monthOfIndexName(row.name) : undefined;
     return month ? [month] : [];
@@ -163,22 +156,18 @@ async function maintainIndexes(run: StatementRunner, now: Date): Promise<MonthIn
   const keep = monthsToKeep(now);
   const wanted = new Set(keep.map(indexNameOf));
   // Only names of the form tickets_search_mYYYYMM: LIKE's prefix would also match others.
-  const existing = ((await run(MONTH_INDEXES)) as IndexRow[]).filter((index) => INDEX_NAME.test(index.name));
+  const existing = (await indexesNamed(run, INDEX_PREFIX)).filter((index) => INDEX_NAME.test(index.name));
   const changes: MonthIndexChanges = { created: [], dropped: [] };
   for (const index of existing) {
     if (wanted.has(index.name) && index.valid) continue;
-    await run(`drop index concurrently if exists ${index.name}`);
+    await dropIndex(run, index.name);
     changes.dropped.push(index.name);
   }
   const valid = new Set(existing.filter((index) => index.valid).map((index) => index.name));
   for (const month of keep) {
     const name = indexNameOf(month);
     if (valid.has(name)) continue;
-    // The predicate is what monthConditions writes, so that the planner can match them.
-    await run(
-      `create index concurrently if not exists ${name} on tickets using gin (search_vector)
-        where created_at >= '${month.from.toISOString()}'::timestamptz and created_at < '${month.to.toISOString()}'::timestamptz`,
-    );
+    await createMonthIndex(run, name, month.from, month.to);
     changes.created.push(name);
   }
   return changes;

@@ -151,7 +151,7 @@ export class TicketListService {
       cursorValue = (row) => (name === 'priority' ? row.priorityRank : (row.sortKey ?? ''));
     }
     const offset = query.page ? (query.page - 1) * query.limit : 0;
-    const rowsOf = async (typoFallback: boolean): Promise<ListRow[]> => {
+    const fetchPage = async (typoFallback: boolean): Promise<ListRow[]> => {
       if (search && typoFallback && mayFallBackToTypos(search.q)) await prepareTypoFallback(tx);
       const hits =
         search &&
@@ -181,8 +181,8 @@ export class TicketListService {
       !cursor &&
       offset === 0 &&
       query.limit + 1 >= SEARCH_LIMITS.fuzzyBelow;
-    let rows = await rowsOf(!firstPageTells);
-    if (firstPageTells && rows.length < SEARCH_LIMITS.fuzzyBelow) rows = await rowsOf(true);
+    let rows = await fetchPage(!firstPageTells);
+    if (firstPageTells && rows.length < SEARCH_LIMITS.fuzzyBelow) rows = await fetchPage(true);
     const hasMore = rows.length > query.limit;
     const page = rows.slice(0, query.limit);
     const present = await presentContext(this.context, tx, viewer, { tickets: page, fields: context.fields });
