@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { monthsToKeep } from '../src/server/modules/tickets/search-months.js';
+import { indexedMonths, monthsToKeep } from '../src/server/modules/tickets/search-months.js';
 import { hitsWithin, readProfile, summarizeProfile } from './lib/cpu-profile.js';
 import { loadTickets } from './lib/ticket-data.js';
 import { type Figure, setUpDesk, type TicketBenchSettings, ticketApiAnswers } from './lib/ticket-desk.js';
@@ -196,11 +196,8 @@ await runBenchmark('tickets', async (cleanup) => {
 async function waitForSearchMonths(db: pg.Client): Promise<void> {
   const expected = monthsToKeep(new Date()).length;
   for (let attempt = 0; attempt < 300; attempt += 1) {
-    const { rows } = await db.query<{ count: string }>(
-      `select count(*) from pg_index i join pg_class c on c.oid = i.indexrelid
-        where i.indrelid = 'tickets'::regclass and c.relname like 'tickets_search_m%' and i.indisvalid`,
-    );
-    if (Number(rows[0]!.count) >= expected) return;
+    const months = await indexedMonths(async (statement) => (await db.query(statement)).rows);
+    if (months.length >= expected) return;
     await sleep(100);
   }
   throw new Error(`the server did not create the ${expected} month indexes of search within 30 s`);

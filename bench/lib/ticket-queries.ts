@@ -1,5 +1,9 @@
 import type pg from 'pg';
-import { type MonthRange, monthOf, searchedMonths } from '../../src/server/modules/tickets/search-months.js';
+import {
+  indexedMonths,
+  type MonthRange,
+  searchedMonths,
+} from '../../src/server/modules/tickets/search-months.js';
 
 /**
  * The SQL behind the measured ticket endpoints, for EXPLAIN on the loaded data, and the
@@ -125,14 +129,10 @@ function ticketHitSql(months: readonly MonthRange[]): string {
 
 /** The months search reads through their own indexes (src/server/modules/tickets/search-months.ts). */
 export async function searchMonthsOf(client: pg.Client): Promise<MonthRange[]> {
-  const { rows } = await client.query<{ name: string }>(
-    `select indexname as name from pg_indexes where tablename = 'tickets' and indexname like 'tickets_search_m%'`,
+  return searchedMonths(
+    await indexedMonths(async (statement) => (await client.query(statement)).rows),
+    new Date(),
   );
-  const indexed = rows.flatMap((row) => {
-    const match = /^tickets_search_m(\d{4})(\d{2})$/.exec(row.name);
-    return match ? [monthOf(new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, 1)))] : [];
-  });
-  return searchedMonths(indexed, new Date());
 }
 
 /** The session setting the API's search transaction makes. */

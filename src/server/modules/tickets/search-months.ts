@@ -1,7 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Database, Executor, StatementRunner } from '../../platform/db/database.js';
 import { rowsOf } from '../../platform/db/migrations.js';
-import { createMonthIndex, dropIndex, indexesNamed, type MonthIndexRow } from './search-months.repository.js';
+import { createMonthIndex, dropIndex, indexesNamed } from './search-months.repository.js';
 import { tickets } from './tickets.table.js';
 
 /**
@@ -124,11 +124,8 @@ export class SearchMonths {
   /** The months search reads through their own indexes, for a search starting now. */
   async searched(tx: Executor, now = new Date()): Promise<MonthRange[]> {
     if (!this.cached || now.getTime() - this.cached.at > CATALOG_TTL_MS) {
-      const rows = await indexesNamed(
-        async (statement) => rowsOf(await tx.execute(sql.raw(statement))),
-        INDEX_PREFIX,
-      );
-      this.cached = { at: now.getTime(), months: validMonths(rows) };
+      const months = await indexedMonths(async (statement) => rowsOf(await tx.execute(sql.raw(statement))));
+      this.cached = { at: now.getTime(), months };
     }
     return searchedMonths(this.cached.months, now);
   }
@@ -145,8 +142,9 @@ export class SearchMonths {
   }
 }
 
-function validMonths(rows: readonly MonthIndexRow[]): MonthRange[] {
-  return rows.flatMap((row) => {
+/** The months whose index exists and is valid, read from the catalog. */
+export async function indexedMonths(run: StatementRunner): Promise<MonthRange[]> {
+  return (await indexesNamed(run, INDEX_PREFIX)).flatMap((row) => {
     const month = row.valid ? monthOfIndexName(row.name) : undefined;
     return month ? [month] : [];
   });
