@@ -1,4 +1,4 @@
-import { asc, eq, sql } from 'drizzle-orm';
+import { asc, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SORTS, sortOrder } from '../../src/server/modules/tickets/tickets.filters.js';
 import { tickets } from '../../src/server/modules/tickets/tickets.table.js';
@@ -96,6 +96,96 @@ describe('opening tickets', () => {
     const read = (await api('GET', `/tickets/${ticket.id}`, world.requester)).json();
     expect(read.title).toBe(title);
     expect(read.description).toBe('{{ticket.number}} $1 %s \\x00');
+  });
+});
+
+describe('opening tickets together', () => {
+  /** The rows of tickets by id, with the start of the transaction that wrote each. */
+  const written = async (ids: readonly string[]) =>
+    server.platform.database.db
+      .select({
+        id: tickets.id,
+        number: tickets.number,
+        createdById: tickets.createdById,
+        createdAt: tickets.createdAt,
+      })
+      .from(tickets)
+      .where(inArray(tickets.id, [...ids]));
+
+  it('writes creates that arrive together in one transaction, each with its own number, author and event', async () => {
+    const openers = [
+      world.requester,
+      world.agent,
+      world.requester2,
+      world.lead,
+      world.agent2,
+      world.requester,
+    ];
+    const created = await Promise.all(openers.map((who) => openTicket(server.app, who)));
+    expect(new Set(created.map((ticket) => ticket.number)).size).toBe(openers.length);
+    const rows = await written(created.map((ticket) => ticket.id));
+    // now() is the transaction's start: tickets written together share it.
+    expect(new Set(rows.map((row) => row.createdAt.getTime())).size).toBeLessThan(openers.length);
+    for (const [index, ticket] of created.entries()) {
+      expect(rows.find((row) => row.id === ticket.id)?.createdById).toBe(openers[index]!.id);
+      const events = (await api('GET', `/tickets/${ticket.id}/events`, world.admin)).json().data;
+      expect(events).toMatchObject([{ type: 'created', actor: { id: openers[index]!.id } }]);
+    }
+    const requesterView = created[0]!;
+    expect((requesterView.requester as { id: string }).id).toBe(world.requester.id);
+    expect(requesterView).not.toHaveProperty('tags');
+    expect(created[1]).toHaveProperty('tags');
+  });
+
+  it('refuses one invalid create of a group with 422 and writes the others', async () => {
+    const results = await Promise.all([
+      api('POST', '/tickets', world.agent, { title: 'valid one', teamId: world.teamId }),
+      api('POST', '/tickets', world.agent, {
+        title: 'unknown team',
+        teamId: '01900000-0000-7000-8000-000000000000',
+      }),
+      api('POST', '/tickets', world.agent, { title: 'valid two', requesterId: world.requester.id }),
+    ]);
+    expect(results.map((response) => response.statusCode)).toEqual([201, 422, 201]);
+    expect(results[1]!.json()).toMatchObject({
+      code: 'UNPROCESSABLE',
+      details: { teamId: expect.any(String) },
+    });
+    expect((await written(results.flatMap((r) => (r.statusCode === 201 ? [r.json().id] : [])))).length).toBe(
+      2,
+    );
+  });
+
+  it('runs each create alone when the group’s transaction fails, so only the failing one fails', async () => {
+    // A database error no validation foresees, for one title only.
+    await server.platform.database.db.execute(sql`
+      create function refuse_doomed_ticket() returns trigger language plpgsql as $$
+      begin
+        if new.title = 'doomed by a trigger' then raise exception 'refused by the test trigger'; end if;
+        return new;
+      end $$`);
+    await server.platform.database.db.execute(
+      sql`create trigger refuse_doomed before insert on tickets for each row execute function refuse_doomed_ticket()`,
+    );
+    try {
+      const titles = [
+        'first of the group',
+        'doomed by a trigger',
+        'third of the group',
+        'fourth of the group',
+      ];
+      const results = await Promise.all(
+        titles.map((title) => api('POST', '/tickets', world.agent, { title })),
+      );
+      expect(results.map((response) => response.statusCode)).toEqual([201, 500, 201, 201]);
+      const rows = await written(results.flatMap((r) => (r.statusCode === 201 ? [r.json().id] : [])));
+      expect(rows.map((row) => row.number).sort()).toEqual(
+        results.flatMap((r) => (r.statusCode === 201 ? [r.json().number] : [])).sort(),
+      );
+    } finally {
+      await server.platform.database.db.execute(sql`drop trigger refuse_doomed on tickets`);
+      await server.platform.database.db.execute(sql`drop function refuse_doomed_ticket()`);
+    }
   });
 });
 

@@ -64,6 +64,8 @@ export interface ChangeOrigin {
 export interface RecordedChange {
   ticket: repo.TicketRow;
   change: TimelineChange;
+  /** Who made this change (new tickets written together may come from several users). */
+  origin: ChangeOrigin | null;
   eventId: string;
   at: Date;
 }
@@ -160,22 +162,24 @@ export interface TimelineChange {
 /**
  * Writes timeline rows and their outbox events for changes to tickets, in the caller's
  * transaction: the one way every ticket change is recorded. `ticket` is the state after
- * the change, so listeners see where the ticket is now.
+ * the change, so listeners see where the ticket is now. An entry's own `origin` stands for
+ * `actor` (a group of new tickets opened by several users).
  */
 export async function recordTicketChanges(
   context: Pick<TicketsContext, 'changeHooks'>,
   tx: Executor,
   actor: ChangeOrigin | null,
-  entries: ReadonlyArray<{ ticket: repo.TicketRow; change: TimelineChange }>,
+  entries: ReadonlyArray<{ ticket: repo.TicketRow; change: TimelineChange; origin?: ChangeOrigin | null }>,
   orgId = actor?.orgId ?? '',
 ): Promise<repo.TicketEventRow[]> {
   if (entries.length === 0) return [];
+  const origins = entries.map((entry) => (entry.origin === undefined ? actor : entry.origin));
   // Ids first, so each event names its timeline row and both go in one statement.
-  const timeline = entries.map(({ ticket, change }) => ({
+  const timeline = entries.map(({ ticket, change }, index) => ({
     id: uuidv7(),
     orgId,
     ticketId: ticket.id,
-    actorId: actor?.userId ?? null,
+    actorId: origins[index]?.userId ?? null,
     type: change.type,
     changes: change.changes ?? {},
     data: change.data ?? {},
@@ -185,7 +189,11 @@ export async function recordTicketChanges(
     tx,
     entries.map(({ ticket, change }, index) => ({
       type: TIMELINE_EVENTS[change.type],
-      origin: { orgId, actorId: actor?.userId ?? null, requestId: actor?.requestId ?? null },
+      origin: {
+        orgId,
+        actorId: origins[index]?.userId ?? null,
+        requestId: origins[index]?.requestId ?? null,
+      },
       aggregateId: ticket.id,
       payload: {
         eventId: timeline[index]!.id,
@@ -207,6 +215,7 @@ export async function recordTicketChanges(
     const recorded = entries.map(({ ticket, change }, index) => ({
       ticket,
       change,
+      origin: origins[index] ?? null,
       eventId: rows[index]!.id,
       at: rows[index]!.createdAt,
     }));

@@ -44,19 +44,29 @@ const { searchVector: _messageVector, ...messageColumns } = getTableColumns(tick
 export { ticketColumns };
 
 /**
- * The statement that takes the next number of the day for an organisation, for
+ * The statement that takes the next `count` numbers of the day for an organisation, for
  * `Database.withOrgStatement` (a batch of its own: the counter row stays locked only while
- * PostgreSQL runs it). Its one row is `{ last_value }`.
+ * PostgreSQL runs it). Its one row is `{ last_value }`, the last number taken.
  */
-export function nextTicketSequenceStatement(orgId: string, day: string): string {
-  return `insert into ticket_number_counters (org_id, day, last_value) values (${quote(orgId)}, ${quote(day)}, 1)
-    on conflict (org_id, day) do update set last_value = ticket_number_counters.last_value + 1
+export function nextTicketSequenceStatement(orgId: string, day: string, count = 1): string {
+  if (!Number.isSafeInteger(count) || count < 1) throw new Error(`ticket numbers: bad count ${count}`);
+  return `insert into ticket_number_counters (org_id, day, last_value) values (${quote(orgId)}, ${quote(day)}, ${count})
+    on conflict (org_id, day) do update set last_value = ticket_number_counters.last_value + ${count}
     returning last_value`;
 }
 
 export async function insertTicket(tx: Executor, values: TicketInsert): Promise<TicketRow> {
   const [row] = await tx.insert(tickets).values(values).returning(ticketColumns);
   return row!;
+}
+
+/** New tickets in one statement (rows come back in no promised order). */
+export async function insertTickets(tx: Executor, values: readonly TicketInsert[]): Promise<TicketRow[]> {
+  if (values.length === 0) return [];
+  return tx
+    .insert(tickets)
+    .values([...values])
+    .returning(ticketColumns);
 }
 
 /** A live (not deleted) ticket of the organisation; `lock` takes a row lock for the change. */

@@ -1,8 +1,10 @@
 import type { z } from 'zod';
+import { Coalescer, type Settled } from '../../platform/coalescer.js';
 import type { Executor } from '../../platform/db/database.js';
 import { AppError } from '../../platform/http/app-error.js';
 import { type Actor, directory } from '../identity/index.js';
 import { applyCustomFields } from './custom-fields.js';
+import type { OrgSettings } from './settings.cache.js';
 import { findCategory } from './settings.repository.js';
 import { assigneeProblem, NO_CHANGE, planAssignment } from './ticket-changes.js';
 import {
@@ -46,16 +48,40 @@ type Changes = Record<string, { from: unknown; to: unknown }>;
 /** Most colliding events a 409 lists. */
 const MAX_COLLISIONS = 20;
 
+/** Most new tickets one transaction writes. */
+const MAX_CREATE_BATCH = 32;
+
+interface CreateRequest {
+  actor: Actor;
+  input: z.output<typeof CreateTicketBody>;
+}
+
+export type PresentedTicket = ReturnType<typeof presentTicket>;
+type Routed = NonNullable<Awaited<ReturnType<NonNullable<TicketsContext['router']>['route']>>>;
+type Names = Awaited<ReturnType<typeof directory.names>>;
+
 /** Use cases on single tickets: open, read, edit, delete, timeline. */
 export class TicketsService {
   constructor(private readonly context: TicketsContext) {}
 
   /**
-   * Takes the next ticket number in a transaction of its own, so the counter row is locked
-   * only for one statement however long the ticket's own transaction runs. A rolled-back
-   * create leaves a gap in the day's numbers, never a duplicate.
+   * New tickets are written in groups (group commit): the creates that arrive while a
+   * group of their organisation is being written wait and go together in the next one —
+   * one number batch, one transaction, one timeline statement for all of them. An idle
+   * organisation's create goes alone, after one turn of the event loop.
    */
-  async nextNumber(orgId: string, now = new Date()): Promise<string> {
+  private readonly creations = new Coalescer<CreateRequest, PresentedTicket>({
+    maxBatch: MAX_CREATE_BATCH,
+    concurrency: 1,
+    run: (orgId, requests) => this.createGroup(orgId, requests),
+  });
+
+  /**
+   * Takes the next `count` ticket numbers in a transaction of their own, so the counter row
+   * is locked only for one statement however long the tickets' own transaction runs. A
+   * rolled-back create leaves a gap in the day's numbers, never a duplicate.
+   */
+  async nextNumbers(orgId: string, count: number, now = new Date()): Promise<string[]> {
     const day = now.toISOString().slice(0, 10);
     // The counter row stays locked until this commit is on disk; waiting for the flush here
     // would serialise every create behind one fsync. Safe without it: the ticket's own
@@ -63,17 +89,22 @@ export class TicketsService {
     // survives a crash never has a number that did not.
     const [row] = await this.context.database.withOrgStatement<{ last_value: number }>(
       orgId,
-      repo.nextTicketSequenceStatement(orgId, day),
+      repo.nextTicketSequenceStatement(orgId, day, count),
       { asyncCommit: true },
     );
-    const sequence = row!.last_value;
-    return formatTicketNumber(day, sequence);
+    const last = row!.last_value;
+    return Array.from({ length: count }, (_, index) => formatTicketNumber(day, last - count + 1 + index));
   }
 
-  async create(actor: Actor, input: z.output<typeof CreateTicketBody>) {
+  /** The next ticket number (see `nextNumbers`). */
+  async nextNumber(orgId: string, now = new Date()): Promise<string> {
+    const [number] = await this.nextNumbers(orgId, 1, now);
+    return number!;
+  }
+
+  async create(actor: Actor, input: z.output<typeof CreateTicketBody>): Promise<PresentedTicket> {
     requirePermission(actor, 'ticket:create', 'Opening a ticket');
-    const agent = isAgent(actor);
-    if (!agent) {
+    if (!isAgent(actor)) {
       const agentFields = (['teamId', 'assigneeId', 'requesterId'] as const).filter(
         (key) => input[key] != null,
       );
@@ -82,88 +113,183 @@ export class TicketsService {
         throw new AppError('FORBIDDEN', `Only agents may set ${agentFields.join(', ')}`);
     }
     if (input.assigneeId) requirePermission(actor, 'ticket:assign', 'Assigning a ticket');
-    const number = await this.nextNumber(actor.orgId);
-    return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const requesterId = input.requesterId ?? actor.userId;
-      const settings = await this.context.orgSettings.of(tx, actor.orgId);
-      // One lookup checks the requester and the team and names everyone in the response.
-      const names = await directory.names(
-        tx,
-        actor.orgId,
-        input.assigneeId ? [requesterId, input.assigneeId] : [requesterId],
-        input.teamId ? [input.teamId] : [],
+    return this.creations.submit(actor.orgId, { actor, input });
+  }
+
+  /**
+   * Writes a group of new tickets of one organisation. A request's own problem (an unknown
+   * requester, an invalid custom field) fails that request alone; anything that rolls the
+   * transaction back makes each request of the group run again on its own, so a failure
+   * reaches only the request that caused it.
+   */
+  private async createGroup(
+    orgId: string,
+    requests: CreateRequest[],
+  ): Promise<Array<Settled<PresentedTicket>>> {
+    const numbers = await this.nextNumbers(orgId, requests.length);
+    try {
+      return await this.context.database.withOrg(orgId, (tx) =>
+        this.writeGroup(tx, orgId, requests, numbers),
       );
-      const problems: Record<string, string> = {};
-      if (!names.users.get(requesterId)?.isActive) problems.requesterId = 'no active user with this id';
-      if (input.teamId && !names.teams.has(input.teamId)) problems.teamId = 'no team with this id';
-      if (input.categoryId && !settings.categories.some((category) => category.id === input.categoryId))
-        problems.categoryId = 'no category with this id';
-      if (input.assigneeId) {
-        const problem = await assigneeProblem(tx, actor.orgId, input.assigneeId, input.teamId ?? null);
-        if (problem) problems.assigneeId = problem;
+    } catch (error) {
+      if (requests.length === 1) return [{ ok: false, error }];
+      const results: Array<Settled<PresentedTicket>> = [];
+      for (const request of requests) results.push(...(await this.createGroup(orgId, [request])));
+      return results;
+    }
+  }
+
+  private async writeGroup(
+    tx: Executor,
+    orgId: string,
+    requests: readonly CreateRequest[],
+    numbers: readonly string[],
+  ): Promise<Array<Settled<PresentedTicket>>> {
+    const settings = await this.context.orgSettings.of(tx, orgId);
+    // One lookup checks every requester, assignee and team and names them in the responses.
+    const userIds = new Set<string>();
+    const teamIds = new Set<string>();
+    for (const { actor, input } of requests) {
+      userIds.add(input.requesterId ?? actor.userId);
+      if (input.assigneeId) userIds.add(input.assigneeId);
+      if (input.teamId) teamIds.add(input.teamId);
+    }
+    const names = await directory.names(tx, orgId, [...userIds], [...teamIds]);
+    const results: Array<Settled<PresentedTicket> | undefined> = requests.map(() => undefined);
+    const written: Array<{ index: number; ticket: repo.TicketRow; routed: Routed | null }> = [];
+    const unrouted: Array<{ index: number; values: repo.TicketInsert }> = [];
+    for (const [index, request] of requests.entries()) {
+      let values: repo.TicketInsert;
+      try {
+        values = await this.newTicketValues(tx, request, settings, names, numbers[index]!);
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        results[index] = { ok: false, error };
+        continue;
       }
-      if (Object.keys(problems).length > 0)
-        throw new AppError('UNPROCESSABLE', 'Invalid ticket', { details: problems });
-      const definitions = settings.fields;
-      const visible = agent ? definitions : definitions.filter((definition) => definition.visibleToRequester);
-      if (!agent) {
-        const hidden = Object.keys(input.customFields).filter((key) => !visible.some((d) => d.key === key));
-        if (hidden.length > 0)
-          throw new AppError('UNPROCESSABLE', 'Invalid custom field values', {
-            details: {
-              customFields: Object.fromEntries(
-                hidden.map((key) => [key, 'is not a custom field of this organisation']),
-              ),
-            },
-          });
-      }
-      const customFields = applyCustomFields(visible, {}, input.customFields, { requireAll: true });
       const routed =
-        input.assigneeId || !input.teamId || !this.context.router
+        values.assigneeId || !values.teamId || !this.context.router
           ? null
           : await this.context.router.route(tx, {
-              orgId: actor.orgId,
-              teamId: input.teamId,
-              categoryId: input.categoryId ?? null,
-              priority: input.priority,
+              orgId,
+              teamId: values.teamId,
+              categoryId: values.categoryId ?? null,
+              priority: values.priority ?? 'medium',
             });
-      const ticket = await repo.insertTicket(tx, {
-        orgId: actor.orgId,
-        number,
-        title: input.title,
-        description: input.description,
-        priority: input.priority,
-        categoryId: input.categoryId ?? null,
-        tags: input.tags,
-        teamId: input.teamId ?? null,
-        assigneeId: input.assigneeId ?? routed?.assigneeId ?? null,
-        requesterId,
-        createdById: actor.userId,
-        channel: input.channel,
-        customFields,
-      });
-      await recordTicketChanges(this.context, tx, actor, [
-        { ticket, change: { type: 'created', data: { channel: ticket.channel, number: ticket.number } } },
-        ...(routed
-          ? [
-              {
-                ticket,
-                change: {
-                  type: 'assigned' as const,
-                  changes: { assigneeId: { from: null, to: routed.assigneeId } },
-                  data: { automatic: true, mode: routed.mode },
-                },
-              },
-            ]
-          : []),
-      ]);
-      await this.context.viewCounts.settle(tx, actor.orgId, [ticket.id], NO_MATCHES);
       if (routed) {
-        const assignee = await directory.names(tx, actor.orgId, [routed.assigneeId], []);
-        for (const [id, user] of assignee.users) names.users.set(id, user);
-      }
-      return presentTicket(ticket, { ...names, agent, fields: definitions });
-    });
+        // Routing counts the agents' open tickets: this one is written before the next is routed.
+        const ticket = await repo.insertTicket(tx, { ...values, assigneeId: routed.assigneeId });
+        written.push({ index, ticket, routed });
+      } else unrouted.push({ index, values });
+    }
+    const rows = await repo.insertTickets(
+      tx,
+      unrouted.map((entry) => entry.values),
+    );
+    const byNumber = new Map(rows.map((row) => [row.number, row]));
+    for (const { index, values } of unrouted)
+      written.push({ index, ticket: byNumber.get(values.number)!, routed: null });
+    if (written.length === 0) return results as Array<Settled<PresentedTicket>>;
+    written.sort((a, b) => a.index - b.index);
+    await recordTicketChanges(
+      this.context,
+      tx,
+      null,
+      written.flatMap(({ index, ticket, routed }) => {
+        const origin = requests[index]!.actor;
+        const created = {
+          ticket,
+          origin,
+          change: { type: 'created' as const, data: { channel: ticket.channel, number: ticket.number } },
+        };
+        if (!routed) return [created];
+        const assigned = {
+          ticket,
+          origin,
+          change: {
+            type: 'assigned' as const,
+            changes: { assigneeId: { from: null, to: routed.assigneeId } },
+            data: { automatic: true, mode: routed.mode },
+          },
+        };
+        return [created, assigned];
+      }),
+      orgId,
+    );
+    await this.context.viewCounts.settle(
+      tx,
+      orgId,
+      written.map((entry) => entry.ticket.id),
+      NO_MATCHES,
+    );
+    const unnamed = written.flatMap(({ routed }) =>
+      routed && !names.users.has(routed.assigneeId) ? [routed.assigneeId] : [],
+    );
+    if (unnamed.length > 0) {
+      const assignees = await directory.names(tx, orgId, [...new Set(unnamed)], []);
+      for (const [id, user] of assignees.users) names.users.set(id, user);
+    }
+    for (const { index, ticket } of written)
+      results[index] = {
+        ok: true,
+        value: presentTicket(ticket, {
+          ...names,
+          agent: isAgent(requests[index]!.actor),
+          fields: settings.fields,
+        }),
+      };
+    return results as Array<Settled<PresentedTicket>>;
+  }
+
+  /** A request's new ticket, checked against the organisation: 422 for what does not exist. */
+  private async newTicketValues(
+    tx: Executor,
+    { actor, input }: CreateRequest,
+    settings: OrgSettings,
+    names: Names,
+    number: string,
+  ): Promise<repo.TicketInsert> {
+    const agent = isAgent(actor);
+    const requesterId = input.requesterId ?? actor.userId;
+    const problems: Record<string, string> = {};
+    if (!names.users.get(requesterId)?.isActive) problems.requesterId = 'no active user with this id';
+    if (input.teamId && !names.teams.has(input.teamId)) problems.teamId = 'no team with this id';
+    if (input.categoryId && !settings.categories.some((category) => category.id === input.categoryId))
+      problems.categoryId = 'no category with this id';
+    if (input.assigneeId) {
+      const problem = await assigneeProblem(tx, actor.orgId, input.assigneeId, input.teamId ?? null);
+      if (problem) problems.assigneeId = problem;
+    }
+    if (Object.keys(problems).length > 0)
+      throw new AppError('UNPROCESSABLE', 'Invalid ticket', { details: problems });
+    const definitions = settings.fields;
+    const visible = agent ? definitions : definitions.filter((definition) => definition.visibleToRequester);
+    if (!agent) {
+      const hidden = Object.keys(input.customFields).filter((key) => !visible.some((d) => d.key === key));
+      if (hidden.length > 0)
+        throw new AppError('UNPROCESSABLE', 'Invalid custom field values', {
+          details: {
+            customFields: Object.fromEntries(
+              hidden.map((key) => [key, 'is not a custom field of this organisation']),
+            ),
+          },
+        });
+    }
+    return {
+      orgId: actor.orgId,
+      number,
+      title: input.title,
+      description: input.description,
+      priority: input.priority,
+      categoryId: input.categoryId ?? null,
+      tags: input.tags,
+      teamId: input.teamId ?? null,
+      assigneeId: input.assigneeId ?? null,
+      requesterId,
+      createdById: actor.userId,
+      channel: input.channel,
+      customFields: applyCustomFields(visible, {}, input.customFields, { requireAll: true }),
+    };
   }
 
   /**
