@@ -34,10 +34,10 @@ import {
   runBenchmark,
   runToCompletion,
   type Spawned,
-  serverNodeArgs,
   servicesReachable,
   sleep,
   spawnTracked,
+  spawnWorkers,
   startSwitchboard,
   stopProcess,
   verdict,
@@ -146,18 +146,6 @@ interface CpuMark {
 }
 
 // --- shared ------------------------------------------------------------------------------------
-
-/** `count` RUN_MODE=worker processes: they share the queues through Redis, one per core on a deployment. */
-function spawnWorkers(
-  cleanup: Cleanup,
-  runner: Runner,
-  env: Record<string, string>,
-  count: number,
-): Spawned[] {
-  return Array.from({ length: count }, () =>
-    spawnTracked(cleanup, process.execPath, serverNodeArgs(runner.nodeArgs), { ...env, RUN_MODE: 'worker' }),
-  );
-}
 
 function cpuMark(pids: readonly number[], database: string): CpuMark {
   const usage = process.cpuUsage();

@@ -13,13 +13,14 @@ import {
   type MeasuredWindow,
   machineSummary,
   makeTempDir,
-  type NodeServer,
   parseSingleRunnerOption,
   printTable,
   resolveRunner,
   runBenchmark,
+  type Spawned,
   servicesReachable,
   sleep,
+  spawnWorkers,
   startSwitchboard,
   stopProcess,
   type Target,
@@ -39,11 +40,14 @@ import {
  *
  *   npm run bench:tickets -- [--smoke] [--tickets 1000000] [--messages-per-ticket 3] [--days 730]
  *     [--clients 16] [--latency-clients 4] [--duration 10] [--latency-duration 20] [--warmup 3]
- *     [--rounds 3] [--bulk-rounds 5] [--seed 1] [--runner built|tsx] [--log-level warn]
+ *     [--rounds 3] [--bulk-rounds 5] [--seed 1] [--workers 1] [--runner built|tsx] [--log-level warn]
  *     [--cpu-prof] [--top 15]
  *
  * Options also read BENCH_TICKETS, BENCH_MESSAGES_PER_TICKET, BENCH_CLIENTS,
  * BENCH_LATENCY_CLIENTS, BENCH_DURATION, BENCH_LATENCY_DURATION, BENCH_WARMUP, BENCH_ROUNDS.
+ * The server is a `RUN_MODE=api` process with `--workers` `RUN_MODE=worker` processes next to
+ * it (the outbox relay and the jobs ticket events cause), as on a deployment on PostgreSQL +
+ * Redis; `--workers 0` runs one `RUN_MODE=all` process instead.
  * `--smoke` shrinks the defaults (20,000 tickets, short runs) to try the whole path quickly.
  * Figures are printed, never asserted: a missed target is reported, not an error. The history
  * is loaded by bench/lib/ticket-data.ts; README.md says how.
@@ -67,6 +71,7 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     'bulk-rounds': { type: 'string' },
     seed: { type: 'string' },
+    workers: { type: 'string', default: '1' },
     runner: { type: 'string', default: 'built' },
     'log-level': { type: 'string', default: 'warn' },
     'cpu-prof': { type: 'boolean', default: false },
@@ -102,6 +107,9 @@ const settings: TicketBenchSettings = {
 for (const name of ['tickets', 'days', 'clients', 'latencyClients', 'rounds', 'bulkRounds', 'seed'] as const)
   if (!Number.isInteger(settings[name]))
     throw new Error(`${name} must be a whole number (got ${settings[name]})`);
+const workerCount = Number(values.workers);
+if (!Number.isInteger(workerCount) || workerCount < 0)
+  throw new Error(`--workers must be a whole number (got ${values.workers})`);
 const runnerName = parseSingleRunnerOption(values.runner);
 const logLevel = values['log-level'];
 
@@ -122,28 +130,34 @@ await runBenchmark('tickets', async (cleanup) => {
   const env = await createServicesEnv(cleanup);
   const profileDir = values['cpu-prof'] ? makeTempDir(cleanup, 'sb-tickets-profile') : undefined;
   const profiling = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const serverEnv = {
+    ...env,
+    SEED_DEMO: 'false',
+    ALLOW_SIGNUP: 'true',
+    LOG_LEVEL: logLevel,
+    // Tokens are taken before a load that runs for minutes; the default 15 min is too short.
+    ACCESS_TOKEN_TTL_SECONDS: '86400',
+  };
   const server = await startSwitchboard(
     cleanup,
     { ...runner, nodeArgs: [...profiling, ...runner.nodeArgs] },
-    {
-      ...env,
-      RUN_MODE: 'all',
-      MIGRATE_ON_START: 'true',
-      SEED_DEMO: 'false',
-      ALLOW_SIGNUP: 'true',
-      LOG_LEVEL: logLevel,
-      // Tokens are taken before a load that runs for minutes; the default 15 min is too short.
-      ACCESS_TOKEN_TTL_SECONDS: '86400',
-    },
+    { ...serverEnv, RUN_MODE: workerCount > 0 ? 'api' : 'all', MIGRATE_ON_START: 'true' },
   );
   await waitUntilReady(server, { timeoutMs: 120_000 });
+  const workers = spawnWorkers(cleanup, runner, { ...serverEnv, MIGRATE_ON_START: 'false' }, workerCount);
   const databaseUrl = env.DATABASE_URL!;
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   cleanup.defer('close the benchmark connection', () => db.end());
   const { rows } = await db.query<{ server_version: string }>('show server_version');
   const postgres = `PostgreSQL ${rows[0]!.server_version.split(' ')[0]}`;
-  console.log(`server: ${runner.description}, ${postgres}, database ${db.database}`);
+  console.log(
+    `server: ${runner.description}, ${postgres}, database ${db.database}; ` +
+      (workers.length > 0
+        ? `a RUN_MODE=api process (pid ${server.pid}) and ${workers.length} RUN_MODE=worker process(es) ` +
+          `(pid ${workers.map((worker) => worker.pid).join(', ')})`
+        : `one RUN_MODE=all process (pid ${server.pid})`),
+  );
 
   // The worker creates search's month indexes at start (search-months.ts); the loader drops and
   // rebuilds every index of the table, so it must not race that.
@@ -165,7 +179,7 @@ await runBenchmark('tickets', async (cleanup) => {
   await reportSql(db, desk, load);
 
   const windows: MeasuredWindow[] = [];
-  const target: Target = { server, databaseUrl, database: db.database!, windows };
+  const target: Target = { server, workers, databaseUrl, database: db.database!, windows };
   const figures: Figure[] = [];
   const apiReady = await ticketApiAnswers(server.baseUrl, desk);
   if (apiReady) {
@@ -177,6 +191,7 @@ await runBenchmark('tickets', async (cleanup) => {
   }
   figures.push(...(await measureCreates(target, db, desk, settings, apiReady)));
   await stopChecked(server);
+  for (const worker of workers) await stopChecked(worker);
   if (profileDir) {
     const profile = readProfile(profileDir);
     for (const window of windows) {
@@ -203,7 +218,7 @@ async function waitForSearchMonths(db: pg.Client): Promise<void> {
   throw new Error(`the server did not create the ${expected} month indexes of search within 30 s`);
 }
 
-async function stopChecked(server: NodeServer): Promise<void> {
+async function stopChecked(server: Spawned): Promise<void> {
   const shutdown = await stopProcess(server);
   for (const warning of warningsIn(server)) console.log(`  log (pid ${server.pid}): ${warning}`);
   if (shutdown.code !== 0)

@@ -1,7 +1,7 @@
 import { type LatencySummary, summarise, type TimedRun, timedLoop } from './concurrent.js';
 import { monotonicMicros } from './cpu-profile.js';
 import { ActivitySampler } from './pg-activity.js';
-import type { NodeServer } from './processes.js';
+import type { NodeServer, Spawned } from './processes.js';
 import { formatLatency, formatPercent } from './report.js';
 import { cpuSeconds, cpuSecondsMatching } from './system.js';
 
@@ -10,6 +10,8 @@ import { cpuSeconds, cpuSecondsMatching } from './system.js';
 /** The server under test and its database. */
 export interface Target {
   server: NodeServer;
+  /** RUN_MODE=worker processes next to an API server (their CPU is reported apart). */
+  workers?: readonly Spawned[];
   databaseUrl: string;
   /** The database name, which its backends' process titles carry. */
   database: string;
@@ -33,6 +35,9 @@ export interface Measured {
   /** CPU time per completed request: steadier than latency on a busy machine. */
   serverMsPerRequest: number;
   databaseMsPerRequest: number;
+  /** The worker processes, if any (0 without). */
+  workerCpu: number;
+  workerMsPerRequest: number;
   /** The benchmark process itself (the clients), which shares the machine's cores. */
   clientCpu: number;
   clientMsPerRequest: number;
@@ -55,7 +60,10 @@ export async function measureLoop(target: Target, options: MeasureOptions): Prom
   await timedLoop({ workers, seconds: options.warmupSeconds, task });
   const backends = ` ${target.database} `;
   const sampler = await ActivitySampler.start(target.databaseUrl);
+  const workerCpuSeconds = () =>
+    (target.workers ?? []).reduce((sum, worker) => sum + cpuSeconds(worker.pid), 0);
   const serverBefore = cpuSeconds(target.server.pid);
+  const workersBefore = workerCpuSeconds();
   const databaseBefore = cpuSecondsMatching(backends);
   const clientBefore = process.cpuUsage();
   const from = monotonicMicros();
@@ -64,6 +72,7 @@ export async function measureLoop(target: Target, options: MeasureOptions): Prom
   const clientUsage = process.cpuUsage(clientBefore);
   const clientSeconds = (clientUsage.user + clientUsage.system) / 1e6;
   const serverSeconds = cpuSeconds(target.server.pid) - serverBefore;
+  const workerSeconds = workerCpuSeconds() - workersBefore;
   const databaseSeconds = cpuSecondsMatching(backends) - databaseBefore;
   const activity = await sampler.stop();
   const summary = summarise(run);
@@ -88,6 +97,8 @@ export async function measureLoop(target: Target, options: MeasureOptions): Prom
     databaseCpu: databaseSeconds / run.seconds,
     serverMsPerRequest: (serverSeconds * 1000) / run.completed,
     databaseMsPerRequest: (databaseSeconds * 1000) / run.completed,
+    workerCpu: workerSeconds / run.seconds,
+    workerMsPerRequest: (workerSeconds * 1000) / run.completed,
     clientCpu: clientSeconds / run.seconds,
     clientMsPerRequest: (clientSeconds * 1000) / run.completed,
   };
@@ -100,7 +111,8 @@ export function cpuCell(share: number, msPerRequest: number): string {
 
 /** The explanation printed above tables with cpuCell columns. */
 export const CPU_COLUMNS_NOTE =
-  'Server CPU: the Switchboard process; database CPU: the PostgreSQL backends of this database\n' +
+  'Server CPU: the Switchboard API process; worker CPU: its RUN_MODE=worker processes (outbox relay,\n' +
+  'jobs), if any; database CPU: the PostgreSQL backends of this database\n' +
   '(process titles in /proc); client CPU: this benchmark process, which shares the cores; all over\n' +
   'the measured run, as a share of one core and per request.\n' +
   '"backends busy": pg_stat_activity of the database, sampled every 50 ms.';

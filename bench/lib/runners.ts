@@ -1,7 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Cleanup } from './cleanup.js';
-import { type NodeServer, ROOT, type SpawnOptions, spawnTracked, startNodeServer } from './processes.js';
+import {
+  type NodeServer,
+  ROOT,
+  type Spawned,
+  type SpawnOptions,
+  serverNodeArgs,
+  spawnTracked,
+  startNodeServer,
+} from './processes.js';
 
 /** How the server is started: the compiled build or the tsx loader. */
 
@@ -117,4 +125,16 @@ export function startSwitchboard(
   options: SpawnOptions = {},
 ): Promise<NodeServer> {
   return startNodeServer(cleanup, runner.nodeArgs, env, options);
+}
+
+/** `count` RUN_MODE=worker processes: they share the queues through Redis, one per core on a deployment. */
+export function spawnWorkers(
+  cleanup: Cleanup,
+  runner: Runner,
+  env: Record<string, string>,
+  count: number,
+): Spawned[] {
+  return Array.from({ length: count }, () =>
+    spawnTracked(cleanup, process.execPath, serverNodeArgs(runner.nodeArgs), { ...env, RUN_MODE: 'worker' }),
+  );
 }

@@ -234,13 +234,25 @@ function printCreates(raw: Measured[], api: Measured[]): void {
     formatLatency(m.summary.p50),
     formatLatency(m.summary.p99),
     cpuCell(m.serverCpu, m.serverMsPerRequest),
+    cpuCell(m.workerCpu, m.workerMsPerRequest),
     cpuCell(m.databaseCpu, m.databaseMsPerRequest),
     cpuCell(m.clientCpu, m.clientMsPerRequest),
     ratio,
   ];
   console.log('');
   printTable(
-    ['round', 'kind', 'tickets/s', 'p50', 'p99', 'server CPU', 'database CPU', 'client CPU', 'API ÷ raw'],
+    [
+      'round',
+      'kind',
+      'tickets/s',
+      'p50',
+      'p99',
+      'server CPU',
+      'worker CPU',
+      'database CPU',
+      'client CPU',
+      'API ÷ raw',
+    ],
     raw.flatMap((rawRun, index) => {
       const apiRun = api[index];
       const ratio = apiRun ? formatPercent(apiRun.summary.perSecond / rawRun.summary.perSecond) : '';
