@@ -108,8 +108,8 @@ export class OutboxRelay {
     const { database, jobs, pubsub, subscriptions, metrics } = this.deps;
     return database.transaction(async (tx) => {
       const rows = await claimUnpublished(tx, BATCH_SIZE);
-      for (const row of rows) {
-        const envelope: EventEnvelope = {
+      const envelopes = rows.map(
+        (row): EventEnvelope => ({
           id: row.id,
           event: row.event,
           orgId: row.orgId,
@@ -119,12 +119,22 @@ export class OutboxRelay {
           requestId: row.requestId,
           payload: row.payload,
           createdAt: row.createdAt.toISOString(),
-        };
-        for (const jobName of subscriptions.jobsFor(row.event)) {
-          await jobs.enqueue(jobName, envelope, { jobId: `${jobName}.${row.id}` });
-        }
-        await pubsub.publish(DOMAIN_EVENTS_CHANNEL, JSON.stringify(envelope));
-      }
+        }),
+      );
+      // The batch's listener jobs, then its events, each in one round trip.
+      await jobs.enqueueMany(
+        envelopes.flatMap((envelope) =>
+          subscriptions.jobsFor(envelope.event).map((jobName) => ({
+            name: jobName,
+            payload: envelope,
+            options: { jobId: `${jobName}.${envelope.id}` },
+          })),
+        ),
+      );
+      await pubsub.publishMany(
+        DOMAIN_EVENTS_CHANNEL,
+        envelopes.map((envelope) => JSON.stringify(envelope)),
+      );
       await markPublished(
         tx,
         rows.map((row) => row.id),

@@ -10,6 +10,7 @@ import {
   type JobDefinition,
   type JobObserver,
   type JobQueue,
+  type JobRequest,
   type QueueCounts,
   type RetryPolicy,
 } from './jobs.port.js';
@@ -23,6 +24,14 @@ export interface BullMqJobQueueOptions {
   deadLetters: DeadLetterSink;
   observer?: JobObserver;
   logger?: JobQueueLogger;
+}
+
+function jobOptionsOf(definition: JobDefinition, options: EnqueueOptions): JobsOptions {
+  return {
+    ...retryOptions({ ...DEFAULT_RETRY, ...definition.retry, ...options.retry }),
+    delay: options.delayMs,
+    deduplication: options.jobId === undefined ? undefined : { id: options.jobId },
+  };
 }
 
 /** The payload is kept as enqueued and parsed again by the worker, so transforms run on the input. */
@@ -102,13 +111,34 @@ export class BullMqJobQueue implements JobQueue {
     if (this.closing) throw new Error(`Cannot enqueue job "${name}": the job queue is closed`);
     const definition = this.definitionOf(name);
     parsePayload(definition, payload);
-    const jobOptions: JobsOptions = {
-      ...retryOptions({ ...DEFAULT_RETRY, ...definition.retry, ...options.retry }),
-      delay: options.delayMs,
-      deduplication: options.jobId === undefined ? undefined : { id: options.jobId },
-    };
-    const job = await this.queues.get(definition.queue)!.add(name, { payload }, jobOptions);
+    const job = await this.queues
+      .get(definition.queue)!
+      .add(name, { payload }, jobOptionsOf(definition, options));
     return options.jobId ?? job.id!;
+  }
+
+  async enqueueMany(jobs: readonly JobRequest[]): Promise<string[]> {
+    if (this.closing) throw new Error('Cannot enqueue jobs: the job queue is closed');
+    const byQueue = new Map<
+      string,
+      Array<{ index: number; name: string; data: Envelope; opts: JobsOptions }>
+    >();
+    for (const [index, { name, payload, options = {} }] of jobs.entries()) {
+      const definition = this.definitionOf(name);
+      parsePayload(definition, payload);
+      const entries = byQueue.get(definition.queue) ?? [];
+      entries.push({ index, name, data: { payload }, opts: jobOptionsOf(definition, options) });
+      byQueue.set(definition.queue, entries);
+    }
+    const ids: string[] = new Array(jobs.length);
+    // addBulk: one MULTI per queue, with each job's deduplication as `add` applies it.
+    for (const [queueName, entries] of byQueue) {
+      const added = await this.queues.get(queueName)!.addBulk(entries);
+      entries.forEach((entry, position) => {
+        ids[entry.index] = jobs[entry.index]!.options?.jobId ?? added[position]!.id!;
+      });
+    }
+    return ids;
   }
 
   async schedule(key: string, name: string, cron: string, payload?: unknown): Promise<void> {

@@ -220,6 +220,43 @@ export function describeJobQueueContract(label: string, makeQueue: MakeJobQueue)
       expect((await queue.counts()).contract?.delayed).toBe(1);
     });
 
+    it('enqueues many jobs across queues, in order, each deduped by its jobId', async () => {
+      const queue = await open();
+      const release = gate();
+      const sync = defineRecorded(queue, 'tickets.sync', { behave: () => release.opened });
+      const mail = defineRecorded(queue, 'mail.send', { queue: 'mail' });
+      await queue.enqueue('tickets.sync', { ticketId: 't0', count: 0 }, { jobId: 'sync:t0' });
+      const ids = await queue.enqueueMany([
+        { name: 'tickets.sync', payload: { ticketId: 't0', count: 0 }, options: { jobId: 'sync:t0' } },
+        { name: 'mail.send', payload: { ticketId: 't1', count: '1' }, options: { jobId: 'mail:t1' } },
+        { name: 'tickets.sync', payload: { ticketId: 't2', count: 2 }, options: { jobId: 'sync:t2' } },
+        { name: 'mail.send', payload: { ticketId: 't3', count: 3 } },
+      ]);
+      expect(ids.slice(0, 3)).toEqual(['sync:t0', 'mail:t1', 'sync:t2']);
+      expect(ids[3]).toEqual(expect.any(String));
+      await queue.start({ concurrency: 1 });
+      await until('both mails ran', () => mail.length === 2);
+      expect(mail.map((run) => run.payload)).toEqual([
+        { ticketId: 't1', count: 1 },
+        { ticketId: 't3', count: 3 },
+      ]);
+      release.open();
+      await until('both syncs ran', () => sync.length === 2);
+      expect(sync.map((run) => run.context.jobId)).toEqual(['sync:t0', 'sync:t2']);
+    });
+
+    it('enqueues none of many jobs when one payload is invalid', async () => {
+      const queue = await open();
+      defineRecorded(queue, 'tickets.sync');
+      await expect(
+        queue.enqueueMany([
+          { name: 'tickets.sync', payload: { ticketId: 't1', count: 1 } },
+          { name: 'tickets.sync', payload: { ticketId: 't2', count: 'many' } },
+        ]),
+      ).rejects.toThrow(/tickets\.sync/);
+      expect((await queue.counts()).contract?.waiting ?? 0).toBe(0);
+    });
+
     it('processes named queues independently', async () => {
       const queue = await open();
       const release = gate();

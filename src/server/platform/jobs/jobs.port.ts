@@ -47,6 +47,13 @@ export interface EnqueueOptions {
   retry?: Partial<RetryPolicy>;
 }
 
+/** One job of `enqueueMany`. */
+export interface JobRequest {
+  name: string;
+  payload: unknown;
+  options?: EnqueueOptions;
+}
+
 /** A job that exhausted its retries; kept until an admin replays or discards it. */
 export interface DeadLetter {
   queue: string;
@@ -80,6 +87,12 @@ export interface JobQueue {
   define<S extends z.ZodType>(definition: JobDefinition<S>): void;
   /** Validates the payload against the definition (throws on mismatch) and enqueues it. */
   enqueue(name: string, payload: unknown, options?: EnqueueOptions): Promise<string>;
+  /**
+   * Enqueues several jobs, each as `enqueue` would, in one round trip per queue where the
+   * driver has round trips (the outbox relay's batches). Every payload is validated before
+   * any job is enqueued. Answers the ids in the order of `jobs`.
+   */
+  enqueueMany(jobs: readonly JobRequest[]): Promise<string[]>;
   /**
    * Repeatable job on a cron pattern (5 or 6 fields, UTC). Scheduling the same `key`
    * again replaces the earlier schedule; many processes scheduling it yield one schedule.

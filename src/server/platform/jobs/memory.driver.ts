@@ -8,6 +8,7 @@ import {
   type JobDefinition,
   type JobObserver,
   type JobQueue,
+  type JobRequest,
   type QueueCounts,
   type RetryPolicy,
 } from './jobs.port.js';
@@ -115,6 +116,13 @@ export class MemoryJobQueue implements JobQueue {
     else lane.waiting.push(job);
     this.pump(lane);
     return job.id;
+  }
+
+  async enqueueMany(jobs: readonly JobRequest[]): Promise<string[]> {
+    for (const job of jobs) parsePayload(this.definitionOf(job.name), job.payload);
+    const ids: string[] = [];
+    for (const job of jobs) ids.push(await this.enqueue(job.name, job.payload, job.options));
+    return ids;
   }
 
   async schedule(key: string, name: string, cron: string, payload?: unknown): Promise<void> {

@@ -77,6 +77,11 @@ export class MemoryPubSub implements PubSub {
     this.#bus.publish(channel, message);
   }
 
+  async publishMany(channel: string, messages: readonly string[]): Promise<void> {
+    this.#assertOpen();
+    for (const message of messages) this.#bus.publish(channel, message);
+  }
+
   async subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
     this.#assertOpen();
     const subscription: BusSubscription = { handler, logger: this.#logger, active: true };

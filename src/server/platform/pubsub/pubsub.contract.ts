@@ -76,6 +76,21 @@ export function describePubSubContract(label: string, make: () => Promise<PubSub
         }, EVENTUALLY);
       });
 
+      it('publishes many messages in order, after single publishes, and nothing for an empty list', async () => {
+        const { pubsub } = subject;
+        const channel = `${ns}:many`;
+        const { received, handler } = collect();
+        await pubsub.subscribe(channel, handler);
+        await pubsub.publish(channel, 'zero');
+        await pubsub.publishMany(channel, []);
+        await pubsub.publishMany(channel, ['one', 'two', 'three']);
+        await pubsub.publish(channel, 'four');
+        await vi.waitFor(
+          () => expect(received.map((r) => r.message)).toEqual(['zero', 'one', 'two', 'three', 'four']),
+          EVENTUALLY,
+        );
+      });
+
       it('treats the same function subscribed twice as two subscriptions', async () => {
         const { pubsub } = subject;
         const channel = `${ns}:twice`;

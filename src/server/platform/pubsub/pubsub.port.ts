@@ -11,6 +11,8 @@ export interface PubSub {
   readonly driver: 'memory' | 'redis';
   /** Publishes to every subscriber of `channel` in every process sharing the backend. */
   publish(channel: string, message: string): Promise<void>;
+  /** Publishes `messages` in order, in one round trip where the driver has round trips. */
+  publishMany(channel: string, messages: readonly string[]): Promise<void>;
   /** Resolves once the subscription is active; the returned function unsubscribes. */
   subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>>;
   close(): Promise<void>;

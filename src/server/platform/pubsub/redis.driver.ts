@@ -112,6 +112,14 @@ export class RedisPubSub implements PubSub {
     await this.#publisher.publish(this.#prefixed(channel), message);
   }
 
+  async publishMany(channel: string, messages: readonly string[]): Promise<void> {
+    this.#assertOpen();
+    if (messages.length === 0) return;
+    const pipeline = this.#publisher.pipeline();
+    for (const message of messages) pipeline.publish(this.#prefixed(channel), message);
+    for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+  }
+
   async subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
     this.#assertOpen();
     const subscriber = this.#getSubscriber();
