@@ -168,6 +168,16 @@ describe('outbound mail', () => {
     };
     expect(await server.domain.email.outbound.plan(envelope, payload)).toEqual([]);
 
+    // "No mailbox" is remembered; a mailbox added later is seen at once (its eviction).
+    const added = await api('POST', '/admin/mailboxes', other.admin, {
+      address: 'help@quiet.test',
+      name: 'Quiet Help',
+      inboundMethod: 'smtp',
+    });
+    expect(added.statusCode, added.body).toBe(201);
+    const later = { ...envelope, id: 'after-the-mailbox' };
+    expect(await server.domain.email.outbound.plan(later, payload)).toHaveLength(1);
+
     // In an organisation with a mailbox, planning one event twice yields one delivery.
     const again = await openTicket(server.app, world.requester, { title: 'Replay me' });
     const replayed = { ...envelope, orgId: world.admin.orgId, aggregateId: again.id, id: 'replay-1' };

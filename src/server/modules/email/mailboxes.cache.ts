@@ -43,6 +43,16 @@ export class MailboxCache {
     return found;
   }
 
+  /**
+   * Whether the organisation has a live mailbox at all: without one no mail goes out, and a
+   * cached answer spares the caller a transaction.
+   */
+  async hasAny(database: Database, orgId: string): Promise<boolean> {
+    const cached = this.cache.get(orgId);
+    if (cached) return cached.length > 0;
+    return (await database.withOrg(orgId, (tx) => this.list(tx, orgId))).length > 0;
+  }
+
   /** The organisation's live mailboxes, by address. */
   list(tx: Executor, orgId: string): Promise<readonly MailboxRow[]> {
     return this.cache.load(orgId, () => listMailboxes(tx, orgId));

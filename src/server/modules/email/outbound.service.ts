@@ -33,7 +33,7 @@ export interface OutboundContext {
   tickets: Pick<TicketsModule, 'system' | 'tickets'>;
   templates: MailTemplatesService;
   /** The mailbox each ticket's mail leaves from, cached per organisation. */
-  mailboxes: Pick<MailboxCache, 'forTeam'>;
+  mailboxes: Pick<MailboxCache, 'forTeam' | 'hasAny'>;
 }
 
 type Planned = Pick<repo.DeliveryRow, 'id' | 'status'>;
@@ -64,6 +64,7 @@ export class OutboundMailService {
       !payload.isInternal;
     const notifies = agentMailKind(envelope, payload) !== undefined;
     if (!isAck && !isReply && !notifies) return [];
+    if (!(await this.context.mailboxes.hasAny(this.context.database, orgId))) return [];
     return this.context.database.withOrg(orgId, async (tx) => {
       const ticket = await this.context.tickets.system.find(tx, orgId, ticketId);
       if (!ticket) return [];
