@@ -3,7 +3,7 @@ import { monotonicMicros } from './cpu-profile.js';
 import { ActivitySampler } from './pg-activity.js';
 import type { NodeServer, Spawned } from './processes.js';
 import { formatLatency, formatPercent } from './report.js';
-import { cpuSeconds, cpuSecondsMatching } from './system.js';
+import { cpuSeconds, cpuSecondsByProcess, cpuSecondsSince } from './system.js';
 
 /** A closed-loop run against a server on PostgreSQL, with where the CPU went on both sides. */
 
@@ -64,7 +64,7 @@ export async function measureLoop(target: Target, options: MeasureOptions): Prom
     (target.workers ?? []).reduce((sum, worker) => sum + cpuSeconds(worker.pid), 0);
   const serverBefore = cpuSeconds(target.server.pid);
   const workersBefore = workerCpuSeconds();
-  const databaseBefore = cpuSecondsMatching(backends);
+  const databaseBefore = cpuSecondsByProcess(backends);
   const clientBefore = process.cpuUsage();
   const from = monotonicMicros();
   const run = await timedLoop({ workers, seconds: options.seconds, task });
@@ -73,7 +73,7 @@ export async function measureLoop(target: Target, options: MeasureOptions): Prom
   const clientSeconds = (clientUsage.user + clientUsage.system) / 1e6;
   const serverSeconds = cpuSeconds(target.server.pid) - serverBefore;
   const workerSeconds = workerCpuSeconds() - workersBefore;
-  const databaseSeconds = cpuSecondsMatching(backends) - databaseBefore;
+  const databaseSeconds = cpuSecondsSince(backends, databaseBefore);
   const activity = await sampler.stop();
   const summary = summarise(run);
   console.log(

@@ -65,15 +65,33 @@ export function cpuSeconds(pid: number): number {
  */
 export function cpuSecondsMatching(text: string): number {
   let total = 0;
+  for (const seconds of cpuSecondsByProcess(text).values()) total += seconds;
+  return total;
+}
+
+/** CPU seconds (user + system) of each process whose command line contains `text`, by pid. */
+export function cpuSecondsByProcess(text: string): Map<number, number> {
+  const byPid = new Map<number, number>();
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     if (!readProcFile(`/proc/${entry}/cmdline`)?.includes(text)) continue;
     const stat = readProcFile(`/proc/${entry}/stat`);
     if (stat) {
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+      byPid.set(Number(entry), (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND);
     }
   }
+  return byPid;
+}
+
+/**
+ * CPU seconds the processes matching `text` used since `before` (a cpuSecondsByProcess
+ * reading): a process started since counts whole; one that exited meanwhile (a pool closing
+ * an idle connection) took its time along and counts nothing, so the sum never goes negative.
+ */
+export function cpuSecondsSince(text: string, before: ReadonlyMap<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of cpuSecondsByProcess(text)) total += seconds - (before.get(pid) ?? 0);
   return total;
 }
 
