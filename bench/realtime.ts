@@ -16,7 +16,6 @@ import {
   machineSummary,
   makeTempDir,
   mapConcurrently,
-  type NodeServer,
   parseSingleRunnerOption,
   percentile,
   printTable,
@@ -26,9 +25,11 @@ import {
   resolveRunner,
   runBenchmark,
   runToCompletion,
+  type Spawned,
   servicesReachable,
   sleep,
   spawnTracked,
+  spawnWorkers,
   startSwitchboard,
   stopProcess,
   verdict,
@@ -39,7 +40,9 @@ import {
 /**
  * Sockets on PostgreSQL + Redis (the Socket.io Redis adapter on):
  *
- *   1. one `RUN_MODE=all` process: N authenticated sockets (socket.io-client over WebSocket,
+ *   1. one API process (`RUN_MODE=api`, with `--workers` `RUN_MODE=worker` processes next to it
+ *      for the outbox relay and the jobs, as deployed; `--workers 0`: one `RUN_MODE=all`
+ *      process that does both): N authenticated sockets (socket.io-client over WebSocket,
  *      from this process), of which M are agents of one organisation and the rest of another
  *      that gets no events. RSS of the server before and after they connect, after an idle
  *      pause: RSS per idle socket. Then ticket updates (PATCH title through the API) at R/s
@@ -52,7 +55,7 @@ import {
  *
  *   npx tsx bench/realtime.ts [--smoke] [--sockets 5000] [--subscribed 1000] [--rate 100]
  *     [--seconds 30] [--cross-subscribed 1000] [--idle-seconds 5] [--runner tsx|built]
- *     [--log-level warn] [--client lean|socket.io]
+ *     [--log-level warn] [--client lean|socket.io] [--workers 1]
  *
  * `--smoke`: 200 sockets, 100 subscribed, 10 updates/s for 10 s, 100 across two processes.
  * The clients run in this process and share the machine's cores with the servers: their CPU
@@ -73,6 +76,7 @@ const { values } = parseArgs({
     runner: { type: 'string', default: 'tsx' },
     'log-level': { type: 'string', default: 'warn' },
     client: { type: 'string', default: 'lean' },
+    workers: { type: 'string', default: '1' },
   },
 });
 
@@ -324,7 +328,7 @@ function closeAll(sockets: ClientSocket[]): void {
   for (const socket of sockets) socket.close();
 }
 
-async function stopServer(server: NodeServer, name: string): Promise<void> {
+async function stopServer(server: Spawned, name: string): Promise<void> {
   const shutdown = await stopProcess(server);
   const warnings = warningsIn(server);
   for (const warning of warnings.slice(0, 5)) console.log(`  log of ${name}: ${warning.slice(0, 300)}`);
@@ -340,8 +344,16 @@ async function measureOneProcess(
   runner: Runner,
   env: Record<string, string>,
 ): Promise<Figure[]> {
-  const server = await startSwitchboard(cleanup, runner, { ...env, RUN_MODE: 'all' });
+  const workerCount = Number(values.workers);
+  if (!Number.isInteger(workerCount) || workerCount < 0)
+    throw new Error(`--workers must be a whole number (got ${values.workers})`);
+  const server = await startSwitchboard(cleanup, runner, {
+    ...env,
+    RUN_MODE: workerCount > 0 ? 'api' : 'all',
+  });
   await waitUntilReady(server, { timeoutMs: 120_000 });
+  const workers = spawnWorkers(cleanup, runner, { ...env, MIGRATE_ON_START: 'false' }, workerCount);
+  const workersCpu = () => workers.reduce((sum, worker) => sum + cpuSeconds(worker.pid), 0);
   const subscribedUsers = Math.ceil(settings.subscribed / SOCKETS_PER_USER);
   const idleCount = settings.sockets - settings.subscribed;
   const subscribed = await createDesk(server.baseUrl, 'Realtime Subscribed', subscribedUsers);
@@ -352,7 +364,11 @@ async function measureOneProcess(
   );
   const tickets = await openTickets(server.baseUrl, subscribed.agentTokens[0]!);
   console.log(
-    `\n1. One server process, RUN_MODE=all (API + relay), pid ${server.pid}: ${settings.sockets.toLocaleString('en')} sockets ` +
+    (workers.length > 0
+      ? `\n1. One API process, RUN_MODE=api, pid ${server.pid}, with ${workers.length} RUN_MODE=worker process(es) ` +
+        `(the relay and jobs; pid ${workers.map((worker) => worker.pid).join(', ')}): `
+      : `\n1. One server process, RUN_MODE=all (API + relay), pid ${server.pid}: `) +
+      `${settings.sockets.toLocaleString('en')} sockets ` +
       `(${settings.subscribed.toLocaleString('en')} agents of one organisation, ${idleCount.toLocaleString('en')} of another that gets no events), ` +
       `${SOCKETS_PER_USER} per user (REALTIME_MAX_CONNECTIONS_PER_USER raised for the benchmark)`,
   );
@@ -375,7 +391,12 @@ async function measureOneProcess(
       `(peak ${formatMb(after.peakRssMb)}): ${perSocketKb.toFixed(1)} KB per idle socket`,
   );
 
-  const cpuBefore = { server: cpuSeconds(server.pid), bench: process.cpuUsage(), at: performance.now() };
+  const cpuBefore = {
+    server: cpuSeconds(server.pid),
+    workers: workersCpu(),
+    bench: process.cpuUsage(),
+    at: performance.now(),
+  };
   const sent = await sendUpdates(server.baseUrl, subscribed.agentTokens[0]!, tickets, [log], 'one');
   const expected = (sent.sent - sent.errors) * settings.subscribed;
   await waitForDeliveries([{ log, expected }]);
@@ -390,11 +411,15 @@ async function measureOneProcess(
   );
   console.log(
     `  CPU over ${elapsed.toFixed(1)} s: server ${Math.round(((cpuSeconds(server.pid) - cpuBefore.server) / elapsed) * 100)} % of one core, ` +
+      (workers.length > 0
+        ? `workers ${Math.round(((workersCpu() - cpuBefore.workers) / elapsed) * 100)} %, `
+        : '') +
       `benchmark (clients) ${Math.round(((bench.user + bench.system) / 1e6 / elapsed) * 100)} %`,
   );
   console.log(`  ${await fanoutPasses(server.baseUrl)}`);
   closeAll(sockets);
   await stopServer(server, 'the server');
+  for (const worker of workers) await stopServer(worker, `worker pid ${worker.pid}`);
   const fanoutP99 = p99(log.latencies);
   return [
     {
