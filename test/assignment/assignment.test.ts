@@ -136,6 +136,20 @@ describe('routing new tickets', () => {
     expect([a, b, c].map((id) => load.get(id)!.openTickets)).toEqual([2, 2, 2]);
   });
 
+  it('routes tickets created together one after another: least_open spreads them, capacity holds', async () => {
+    const spread = await team(['agent', 'agent', 'agent'], { mode: 'least_open' });
+    const together = await Promise.all(Array.from({ length: 6 }, () => openTicket(spread.teamId)));
+    const counts = new Map<string, number>();
+    for (const { assigneeId } of together) counts.set(assigneeId!, (counts.get(assigneeId!) ?? 0) + 1);
+    expect([...counts.entries()].sort()).toEqual(spread.members.map((member) => [member.id, 2]).sort());
+
+    const capped = await team(['agent', 'agent'], { mode: 'round_robin' });
+    for (const member of capped.members) await patchAgent(member.id, { capacity: 1 });
+    const four = await Promise.all(Array.from({ length: 4 }, () => openTicket(capped.teamId)));
+    const assigned = four.flatMap(({ assigneeId }) => (assigneeId ? [assigneeId] : []));
+    expect(assigned.sort()).toEqual(capped.members.map((member) => member.id).sort());
+  });
+
   it('assigns nothing when routing is off or was never configured', async () => {
     const off = await team(['agent'], { mode: 'off' });
     expect((await openTicket(off.teamId)).assigneeId).toBeNull();
