@@ -12,6 +12,7 @@ const api = apiClient(() => server.app);
 const SECRET = 'test-reply-secret-0123456789abcdef0123';
 
 interface Delivery {
+  id: string;
   kind: string;
   status: string;
   to: string;
@@ -185,6 +186,13 @@ describe('outbound mail', () => {
     const second = await server.domain.email.outbound.plan(replayed, payload);
     expect(first).toHaveLength(1);
     expect(second).toEqual(first);
+
+    // A send naming another organisation finds nothing: the delivery stays queued, unsent.
+    await server.domain.email.outbound.send(other.admin.orgId, first[0]!.id, { number: 1, last: false });
+    expect((await deliveriesOf(again.id)).find((delivery) => delivery.id === first[0]!.id)).toMatchObject({
+      status: 'queued',
+      attempts: 0,
+    });
   });
 });
 

@@ -153,7 +153,10 @@ export class OutboundMailService {
    */
   async send(orgId: string, deliveryId: string, attempt: { number: number; last: boolean }): Promise<void> {
     const { database, mail } = this.context;
-    const delivery = await database.withOrg(orgId, (tx) => repo.findDelivery(tx, orgId, deliveryId));
+    const [delivery] = await database.withOrgStatement<repo.DeliveryToSend>(
+      orgId,
+      repo.deliveryToSendStatement(orgId, deliveryId),
+    );
     if (!delivery || delivery.status === 'sent') return;
     try {
       const sent = await mail.send({
