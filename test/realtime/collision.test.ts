@@ -138,6 +138,31 @@ describe('collision prevention', () => {
     expect(JSON.stringify(crossing.json())).not.toContain('rotate it monthly');
   });
 
+  it('does not stop a requester with a team move they cannot see, and hides the team in a 409', async () => {
+    const ticket = await openTicket(server.app, world.requester, { title: 'Badge reader broken' });
+    const assign = async (body: Record<string, unknown>) =>
+      expect((await api('POST', `/tickets/${ticket.id}/assign`, world.admin, body)).statusCode).toBe(200);
+    const seen = await lastSeen(ticket.id, world.requester);
+    await assign({ teamId: world.otherTeamId });
+    const past = await api('POST', `/tickets/${ticket.id}/comments`, world.requester, {
+      body: 'Any news?',
+      lastSeenEventId: seen,
+    });
+    expect(past.statusCode, past.body).toBe(201);
+
+    const later = await lastSeen(ticket.id, world.requester);
+    await assign({ teamId: world.teamId, assigneeId: world.agent.id });
+    const crossing = await api('POST', `/tickets/${ticket.id}/comments`, world.requester, {
+      body: 'Still broken',
+      lastSeenEventId: later,
+    });
+    expect(crossing.statusCode).toBe(409);
+    expect(crossing.json().details.events).toMatchObject([
+      { type: 'assigned', changes: { assigneeId: { from: null, to: world.agent.id } } },
+    ]);
+    expect(JSON.stringify(crossing.json())).not.toContain(world.teamId);
+  });
+
   it('rejects a malformed lastSeenEventId in the common error shape', async () => {
     const ticket = await openTicket(server.app, world.requester, { title: 'Dock not charging' });
     const bad = await api('POST', `/tickets/${ticket.id}/comments`, world.agent, {

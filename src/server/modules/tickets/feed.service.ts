@@ -4,11 +4,11 @@ import { type TicketsContext, viewerOf } from './tickets.context.js';
 import { TIMELINE_EVENTS, type TimelineEventType } from './tickets.events.js';
 import { isAgent, visibleCondition } from './tickets.policy.js';
 import {
+  eventsSeenBy,
   presentEvent,
   presentMessage,
   presentTicket,
   referencedIds,
-  requesterSeesEvent,
 } from './tickets.presenter.js';
 import * as repo from './tickets.repository.js';
 
@@ -72,7 +72,7 @@ export class TicketFeedService {
     all: readonly repo.TicketEventRow[],
     agent: boolean,
   ): Promise<FeedItem[]> {
-    const rows = agent ? all : all.filter(requesterSeesEvent);
+    const rows = eventsSeenBy(all, agent);
     if (rows.length === 0) return [];
     const messageIds = rows.flatMap((row) =>
       (row.type === 'comment_added' || row.type === 'note_added') && typeof row.data.messageId === 'string'

@@ -164,10 +164,18 @@ function changesFor(event: TicketEventRow, agent: boolean): TicketEventRow['chan
  * Whether a requester sees an event at all: never an internal one, nor a change (assignment,
  * update) that is left without any change they may read, such as a move to another team.
  */
-export function requesterSeesEvent(event: TicketEventRow): boolean {
+function requesterSeesEvent(event: TicketEventRow): boolean {
   if (event.isInternal) return false;
   if (event.type !== 'assigned' && event.type !== 'updated') return true;
   return Object.keys(changesFor(event, false)).length > 0;
+}
+
+/**
+ * The events a viewer sees: every one for an agent; for a requester, those
+ * `requesterSeesEvent` keeps. The timeline, the live feed and collision checks all use it.
+ */
+export function eventsSeenBy<T extends TicketEventRow>(events: readonly T[], agent: boolean): readonly T[] {
+  return agent ? events : events.filter(requesterSeesEvent);
 }
 
 /** A timeline event; `agent: false` is the requester's view of it (see `requesterSeesEvent`). */

@@ -18,11 +18,11 @@ import {
 } from './tickets.context.js';
 import { canSee, isAgent, requirePermission, type Viewer } from './tickets.policy.js';
 import {
+  eventsSeenBy,
   presentAttachment,
   presentEvent,
   presentMessage,
   presentTicket,
-  requesterSeesEvent,
   userRefs,
 } from './tickets.presenter.js';
 import * as repo from './tickets.repository.js';
@@ -474,7 +474,7 @@ export class TicketsService {
       });
       const page = rows.slice(0, query.limit);
       const agent = isAgent(actor);
-      const shown = agent ? page : page.filter(requesterSeesEvent);
+      const shown = eventsSeenBy(page, agent);
       const users = await directory.users(
         tx,
         actor.orgId,
@@ -532,14 +532,19 @@ export async function assertNoCollision(
   guard: z.output<typeof CollisionGuard>,
 ): Promise<void> {
   if (!guard.lastSeenEventId || guard.force) return;
-  const rows = await repo.collidingEvents(tx, ticket.id, guard.lastSeenEventId, actor.userId, MAX_COLLISIONS);
+  const agent = isAgent(actor);
+  // Only what the author may see can collide: a requester is not stopped by a team move.
+  const rows = eventsSeenBy(
+    await repo.collidingEvents(tx, ticket.id, guard.lastSeenEventId, actor.userId, MAX_COLLISIONS),
+    agent,
+  );
   if (rows.length === 0) return;
   const users = await directory.users(
     tx,
     ticket.orgId,
     rows.flatMap((row) => (row.actorId ? [row.actorId] : [])),
   );
-  const events = rows.map((row) => presentEvent(row, { users, agent: isAgent(actor) }));
+  const events = rows.map((row) => presentEvent(row, { users, agent }));
   const what = [...new Set(rows.map((row) => row.type.replace('_', ' ')))].join(', ');
   throw new AppError(
     'CONFLICT',
