@@ -155,7 +155,8 @@ export class TicketsService {
       if (input.teamId) teamIds.add(input.teamId);
     }
     const names = await directory.names(tx, orgId, [...userIds], [...teamIds]);
-    const results: Array<Settled<PresentedTicket> | undefined> = requests.map(() => undefined);
+    // Every request gets one settlement: its error below, or its ticket at the end.
+    const results = new Array<Settled<PresentedTicket>>(requests.length);
     const written: Array<{ index: number; ticket: repo.TicketRow; routed: Routed | null }> = [];
     const unrouted: Array<{ index: number; values: repo.TicketInsert }> = [];
     for (const [index, request] of requests.entries()) {
@@ -189,7 +190,7 @@ export class TicketsService {
     const byNumber = new Map(rows.map((row) => [row.number, row]));
     for (const { index, values } of unrouted)
       written.push({ index, ticket: byNumber.get(values.number)!, routed: null });
-    if (written.length === 0) return results as Array<Settled<PresentedTicket>>;
+    if (written.length === 0) return results;
     written.sort((a, b) => a.index - b.index);
     await recordTicketChanges(
       this.context,
@@ -238,7 +239,7 @@ export class TicketsService {
           fields: settings.fields,
         }),
       };
-    return results as Array<Settled<PresentedTicket>>;
+    return results;
   }
 
   /** A request's new ticket, checked against the organisation: 422 for what does not exist. */
