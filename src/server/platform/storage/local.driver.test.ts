@@ -55,6 +55,17 @@ describe('LocalFileStorage', () => {
     expect(await readdir(root)).toEqual([]);
   });
 
+  it('makes a folder again when it was removed after a put', async () => {
+    await storage.put('org/1/a', Buffer.from('a'), { contentType: 'text/plain' });
+    await rm(path.join(root, 'objects'), { recursive: true });
+    await rm(path.join(root, 'meta'), { recursive: true });
+    await storage.put('org/1/b', Buffer.from('bb'), { contentType: 'text/plain' });
+    await storage.put('org/1/c', Readable.from([Buffer.from('ccc')]), { contentType: 'text/plain' });
+    expect(await storage.stat('org/1/b')).toEqual({ size: 2, contentType: 'text/plain' });
+    expect(await storage.stat('org/1/c')).toEqual({ size: 3, contentType: 'text/plain' });
+    expect(await storage.stat('org/1/a')).toBeNull();
+  });
+
   it('leaves no files behind a delete', async () => {
     await storage.put('org/1/x', Buffer.from('x'), { contentType: 'text/plain' });
     await storage.delete('org/1/x');
@@ -71,6 +82,7 @@ describe('LocalFileStorage', () => {
         return target.put(
           'same',
           i % 3 === 0 ? Readable.from([body.subarray(0, 1000), body.subarray(1000)]) : body,
+          { contentType: `application/x-${i}` },
         );
       }),
     );
@@ -78,6 +90,19 @@ describe('LocalFileStorage', () => {
       path.join('meta', 'same.json'),
       path.join('objects', 'same'),
     ]);
+  });
+
+  it('writes a sidecar only for a content type, and drops the one of a replaced file', async () => {
+    await storage.put('org/1/raw', Buffer.from('a'));
+    expect(await listFiles(root)).toEqual([path.join('objects', 'org', '1', 'raw')]);
+    await storage.put('org/1/raw', Buffer.from('bb'), { contentType: 'text/plain' });
+    expect((await listFiles(root)).sort()).toEqual([
+      path.join('meta', 'org', '1', 'raw.json'),
+      path.join('objects', 'org', '1', 'raw'),
+    ]);
+    await storage.put('org/1/raw', Buffer.from('ccc'));
+    expect(await listFiles(root)).toEqual([path.join('objects', 'org', '1', 'raw')]);
+    expect(await storage.stat('org/1/raw')).toEqual({ size: 3 });
   });
 
   it('removes the temp file when the source stream fails', async () => {
