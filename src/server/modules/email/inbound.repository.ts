@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
-import type { Executor } from '../../platform/db/database.js';
-import { emailDeliveries, emailMessages, emailQuarantine, mailboxes } from './email.table.js';
+import { type Executor, quote } from '../../platform/db/database.js';
+import { emailMessages, emailQuarantine, mailboxes } from './email.table.js';
 import type { MailboxRow } from './mailboxes.repository.js';
 
 export type EmailMessageRow = typeof emailMessages.$inferSelect;
@@ -49,39 +49,35 @@ export async function updateMessage(tx: Executor, id: string, values: Partial<Em
   await tx.update(emailMessages).set(values).where(eq(emailMessages.id, id));
 }
 
-/**
- * Whether we sent a mail with this Message-ID: the outbound half lives in `email_deliveries`
- * (rendered there once), the inbound half in `email_messages`; this and `ticketsOfMessageIds`
- * are the only places that read both.
- */
-export async function isOwnMessage(tx: Executor, orgId: string, messageId: string): Promise<boolean> {
-  const rows = await tx
-    .select({ id: emailDeliveries.id })
-    .from(emailDeliveries)
-    .where(and(eq(emailDeliveries.orgId, orgId), eq(emailDeliveries.messageId, messageId)))
-    .limit(1);
-  return rows.length > 0;
-}
+/** What the organisation holds under a Message-ID: mail it received (or recorded), or mail it sent. */
+export type KnownMessageId =
+  | {
+      source: 'received';
+      messageId: string;
+      ticketId: string | null;
+      ticketMessageId: string | null;
+      decision: string;
+      direction: EmailMessageRow['direction'];
+    }
+  | { source: 'sent'; messageId: string; ticketId: string | null };
 
-/** The ticket each of `messageIds` belongs to, sent or received (ids without a ticket left out). */
-export async function ticketsOfMessageIds(
-  tx: Executor,
-  orgId: string,
-  messageIds: readonly string[],
-): Promise<Map<string, string>> {
-  if (messageIds.length === 0) return new Map();
-  const ids = [...new Set(messageIds)];
-  const sent = await tx
-    .select({ messageId: emailDeliveries.messageId, ticketId: emailDeliveries.ticketId })
-    .from(emailDeliveries)
-    .where(and(eq(emailDeliveries.orgId, orgId), inArray(emailDeliveries.messageId, ids)));
-  const received = await tx
-    .select({ messageId: emailMessages.messageId, ticketId: emailMessages.ticketId })
-    .from(emailMessages)
-    .where(and(eq(emailMessages.orgId, orgId), inArray(emailMessages.messageId, ids)));
-  const result = new Map<string, string>();
-  for (const row of [...sent, ...received]) if (row.ticketId) result.set(row.messageId, row.ticketId);
-  return result;
+/**
+ * The statement, for `Database.withOrgStatement`, that finds every mail of the organisation
+ * under any of `messageIds`, received or sent (`KnownMessageId` rows): whether an incoming
+ * mail is a duplicate or our own, and which tickets its In-Reply-To and References name, in
+ * one round trip before anything is written. Sent mail lives in `email_deliveries` (rendered
+ * there once), received mail in `email_messages`. Row-level security applies as in any tenant
+ * transaction; the ids are quoted literals.
+ */
+export function knownMessageIdsStatement(orgId: string, messageIds: readonly string[]): string {
+  const ids = [...new Set(messageIds)].map(quote).join(', ');
+  const org = quote(orgId);
+  return `select 'received' as "source", message_id as "messageId", ticket_id as "ticketId",
+      ticket_message_id as "ticketMessageId", decision, direction
+    from email_messages where org_id = ${org} and message_id in (${ids})
+    union all
+    select 'sent', message_id, ticket_id, null, null, null
+    from email_deliveries where org_id = ${org} and message_id in (${ids})`;
 }
 
 /**

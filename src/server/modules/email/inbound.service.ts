@@ -55,7 +55,7 @@ export interface InboundContext {
   tickets: Pick<TicketsModule, 'system' | 'tickets'>;
   maxAttachmentBytes: number;
   /** The organisation's mailboxes, cached: mail from one of our own addresses is ignored. */
-  mailboxes: Pick<MailboxCache, 'list'>;
+  mailboxes: Pick<MailboxCache, 'all'>;
   /** Reads mail that metadata-only mailboxes left in the mailbox (IMAP). */
   mailboxReader?: { read(orgId: string, mailboxId: string, messageId: string): Promise<Buffer> };
   /** Mails per sender and mailbox in `rateWindowMs` before the rest waits in quarantine. */
@@ -125,19 +125,23 @@ export class InboundMailService {
     const messageId =
       parsed.messageId ??
       `<${createHash('sha256').update(raw).digest('hex').slice(0, 40)}@switchboard.invalid>`;
-    const known = await this.context.database.withOrg(orgId, async (tx) => {
-      const first = await repo.findMessage(tx, orgId, messageId);
-      if (first) return duplicateOf(first);
-      if (await repo.isOwnMessage(tx, orgId, messageId)) return ignored(messageId, 'our own outgoing mail');
-      const ours = (await this.context.mailboxes.list(tx, orgId)).flatMap((row) => [
-        row.address,
-        row.outboundFromAddress,
-      ]);
-      if (ours.includes(senderAddress))
-        return ignored(messageId, `sent from our own mailbox ${senderAddress}`);
-      return undefined;
-    });
-    if (known) return known;
+    const keys = threadingKeys(parsed, { replyDomain: domainOf(mailbox.address) });
+    const candidates = threadCandidates(parsed, keys, classification.kind);
+    // One round trip answers both "seen before?" and "which tickets does it refer to?".
+    const lookUp = () =>
+      this.context.database.withOrgStatement<repo.KnownMessageId>(
+        orgId,
+        repo.knownMessageIdsStatement(orgId, [messageId, ...candidates.map((candidate) => candidate.id)]),
+      );
+    let known = await lookUp();
+    const first = known.find((row) => row.messageId === messageId);
+    if (first?.source === 'received') return duplicateOf(first);
+    if (first?.source === 'sent') return ignored(messageId, 'our own outgoing mail');
+    const ours = (await this.context.mailboxes.all(this.context.database, orgId)).flatMap((row) => [
+      row.address,
+      row.outboundFromAddress,
+    ]);
+    if (ours.includes(senderAddress)) return ignored(messageId, `sent from our own mailbox ${senderAddress}`);
     if (!options.release && (await this.overRate(mailbox, senderAddress)))
       return this.quarantine(
         mailbox,
@@ -163,8 +167,9 @@ export class InboundMailService {
           ),
     );
     const rawStorageKey = metadataOnly ? null : `email/${orgId}/${newId()}.eml`;
-    if (rawStorageKey) await this.context.storage.put(rawStorageKey, raw, { contentType: 'message/rfc822' });
-    const keys = threadingKeys(parsed, { replyDomain: domainOf(mailbox.address) });
+    // Put without a content type: every raw mail is message/rfc822, which is what serving it
+    // says, and the local driver then writes one file instead of two.
+    if (rawStorageKey) await this.context.storage.put(rawStorageKey, raw);
     const parts = metadataOnly ? { reply: METADATA_ONLY_BODY, quoted: '' } : replyText(parsed.text);
     const body = parts.reply.trim() || parsed.text.trim();
     const attachments = files.map((attachment) => ({
@@ -184,13 +189,21 @@ export class InboundMailService {
     const isNormal = classification.kind !== 'auto_reply' && classification.kind !== 'bounce';
     for (let attempt = 1; ; attempt++) {
       // Where the mail goes and whether that needs a new ticket (whose number is taken in a
-      // transaction of its own, see TicketsService.nextNumber), read in one transaction.
-      const { target, plan } = await this.context.database.withOrg(orgId, async (tx) => {
-        const target = await this.thread(tx, orgId, parsed, keys, senderAddress, classification.kind);
-        const ticket = target.kind === 'ticket' ? target.ticket : undefined;
-        const needsTicket = isNormal && (!ticket || isFinished(ticket, mailbox));
-        return { target, plan: { needsTicket, followUpOf: ticket && needsTicket ? ticket : undefined } };
-      });
+      // transaction of its own, see TicketsService.nextNumber). A mail that names no ticket
+      // we know, by header, token or subject, is a new ticket without another round trip.
+      if (attempt > 1) known = await lookUp();
+      const owners = ownersOf(known);
+      const target =
+        candidates.some((candidate) => owners.has(candidate.id)) ||
+        keys.replyToken ||
+        keys.subjectTicketNumber
+          ? await this.context.database.withOrg(orgId, (tx) =>
+              this.thread(tx, orgId, candidates, owners, keys, senderAddress),
+            )
+          : NEW_TICKET;
+      const planned = target.kind === 'ticket' ? target.ticket : undefined;
+      const needsTicket = isNormal && (!planned || isFinished(planned, mailbox));
+      const plan = { needsTicket, followUpOf: planned && needsTicket ? planned : undefined };
       const number = plan.needsTicket ? await this.context.tickets.tickets.nextNumber(orgId) : undefined;
       try {
         return await this.context.database.withOrg(orgId, async (tx) => {
@@ -324,24 +337,12 @@ export class InboundMailService {
   private async thread(
     tx: Executor,
     orgId: string,
-    parsed: ParsedEmail,
+    candidates: readonly ThreadCandidate[],
+    owners: ReadonlyMap<string, string>,
     keys: ReturnType<typeof threadingKeys>,
     senderAddress: string,
-    kind: string,
   ): Promise<Target> {
     const system = this.context.tickets.system;
-    // Bounces carry the original's headers in a part of their own.
-    const bounced = kind === 'bounce' ? originalMessageIds(parsed) : [];
-    const candidates = [
-      ...(keys.inReplyTo ? [{ id: keys.inReplyTo, header: 'In-Reply-To' }] : []),
-      ...[...keys.references].reverse().map((id) => ({ id, header: 'References' })),
-      ...bounced.map((id) => ({ id, header: 'the bounced message' })),
-    ];
-    const owners = await repo.ticketsOfMessageIds(
-      tx,
-      orgId,
-      candidates.map((candidate) => candidate.id),
-    );
     for (const candidate of candidates) {
       const ticketId = owners.get(candidate.id);
       const ticket = ticketId ? await system.find(tx, orgId, ticketId) : undefined;
@@ -373,7 +374,7 @@ export class InboundMailService {
         decision: `new ticket (subject number ${keys.subjectTicketNumber} ignored: sender is not a participant)`,
       };
     }
-    return { kind: 'new', decision: 'new ticket' };
+    return NEW_TICKET;
   }
 
   /** Whether the ticket's requester is among the mail's To and Cc. */
@@ -399,7 +400,7 @@ export class InboundMailService {
   ): Promise<IngestResult> {
     const message = error instanceof Error ? error.message : String(error);
     const rawStorageKey = `email/${mailbox.orgId}/quarantine/${newId()}.eml`;
-    await this.context.storage.put(rawStorageKey, raw, { contentType: 'message/rfc822' });
+    await this.context.storage.put(rawStorageKey, raw);
     const row = await this.context.database.withOrg(mailbox.orgId, (tx) =>
       repo.insertQuarantine(tx, {
         orgId: mailbox.orgId,
@@ -542,7 +543,41 @@ function isFinished(ticket: TicketRow, mailbox: MailboxRow): boolean {
   return ticket.status === 'closed' || (ticket.status === 'resolved' && !mailbox.reopenResolved);
 }
 
-function duplicateOf(first: repo.EmailMessageRow): IngestResult {
+/** A Message-ID that may name the mail's ticket, and the header it came from. */
+interface ThreadCandidate {
+  id: string;
+  header: string;
+}
+
+const NEW_TICKET: Target = { kind: 'new', decision: 'new ticket' };
+
+/** In-Reply-To first, then References newest first; a bounce's original mail last. */
+function threadCandidates(
+  parsed: ParsedEmail,
+  keys: ReturnType<typeof threadingKeys>,
+  kind: string,
+): ThreadCandidate[] {
+  // Bounces carry the original's headers in a part of their own.
+  const bounced = kind === 'bounce' ? originalMessageIds(parsed) : [];
+  return [
+    ...(keys.inReplyTo ? [{ id: keys.inReplyTo, header: 'In-Reply-To' }] : []),
+    ...[...keys.references].reverse().map((id) => ({ id, header: 'References' })),
+    ...bounced.map((id) => ({ id, header: 'the bounced message' })),
+  ];
+}
+
+/** The ticket of each known Message-ID; a received mail's ticket wins over a sent one's. */
+function ownersOf(known: readonly repo.KnownMessageId[]): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const source of ['sent', 'received'] as const)
+    for (const row of known)
+      if (row.source === source && row.ticketId) owners.set(row.messageId, row.ticketId);
+  return owners;
+}
+
+function duplicateOf(
+  first: Pick<repo.EmailMessageRow, 'ticketId' | 'ticketMessageId' | 'messageId' | 'direction' | 'decision'>,
+): IngestResult {
   return {
     status: 'duplicate',
     ticketId: first.ticketId,

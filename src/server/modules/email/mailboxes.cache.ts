@@ -48,9 +48,12 @@ export class MailboxCache {
    * cached answer spares the caller a transaction.
    */
   async hasAny(database: Database, orgId: string): Promise<boolean> {
-    const cached = this.cache.get(orgId);
-    if (cached) return cached.length > 0;
-    return (await database.withOrg(orgId, (tx) => this.list(tx, orgId))).length > 0;
+    return (await this.all(database, orgId)).length > 0;
+  }
+
+  /** The organisation's live mailboxes, read in a transaction of their own when not cached. */
+  async all(database: Database, orgId: string): Promise<readonly MailboxRow[]> {
+    return this.cache.get(orgId) ?? database.withOrg(orgId, (tx) => this.list(tx, orgId));
   }
 
   /** The organisation's live mailboxes, by address. */
