@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INLINE_RAW_MAX_BYTES } from '../../src/server/modules/email/inbound.service.js';
 import { emailTables } from '../../src/server/modules/email/index.js';
 import { type Dovecot, startDovecot } from '../support/dovecot.js';
 import { startTestApp, startWorkers, type TestApp } from '../support/harness.js';
@@ -297,13 +298,16 @@ describe('reading a mailbox over IMAP', () => {
   it('leaves mail unmarked when the pipeline itself fails, and ingests it once that recovers', async () => {
     const outage = await createMailbox('outage');
     await mailboxes.status(outage.id, 'idle');
-    // The file store breaks: neither the mail nor its quarantine copy can be written.
+    // The file store breaks: neither the mail nor its quarantine copy can be written. The
+    // mail is larger than what is kept in the database, so its original goes to the files.
     const emailDir = path.join(server.config.storageDir, 'objects', 'email');
     const aside = `${emailDir}.aside`;
     fs.mkdirSync(emailDir, { recursive: true });
     fs.renameSync(emailDir, aside);
     fs.writeFileSync(emailDir, 'not a folder');
-    const mail = mailTo('outage', 'during-outage');
+    const mail = mailTo('outage', 'during-outage', {
+      body: 'A long log line of the failing job.\r\n'.repeat(Math.ceil(INLINE_RAW_MAX_BYTES / 30)),
+    });
     let uid: number;
     try {
       uid = await append('outage', mail.raw);

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { INLINE_RAW_MAX_BYTES } from '../../src/server/modules/email/inbound.service.js';
+import { emailTables } from '../../src/server/modules/email/index.js';
 import { startTestApp, type TestApp } from '../support/harness.js';
 import { apiClient, openTicket, type TicketWorld, ticketWorld } from '../tickets/support.js';
 
@@ -241,5 +244,34 @@ describe('reading mail in a ticket', () => {
     expect((await api('GET', url, world.outsider)).statusCode).toBe(404);
     // A ticket opened on the web came by no mail.
     expect((await api('GET', `/tickets/${ticket.id}/mail/raw`, world.agent)).statusCode).toBe(404);
+  });
+
+  it('keeps a mail larger than the inline limit as a file, and downloads it the same way', async () => {
+    const largeId = `<large-${run}@customer.test>`;
+    const line = 'The log of the failing backup job follows, line after line.';
+    const large = [
+      `From: Rita Requester <${requesterEmail}>`,
+      `To: hooks@${domain}`,
+      'Subject: Backup log',
+      `Message-ID: ${largeId}`,
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      ...Array.from({ length: Math.ceil(INLINE_RAW_MAX_BYTES / line.length) + 10 }, () => line),
+      '',
+    ].join('\r\n');
+    expect(Buffer.byteLength(large)).toBeGreaterThan(INLINE_RAW_MAX_BYTES);
+    const response = await inject(large);
+    expect(response.statusCode, response.body).toBe(202);
+    const [row] = await server.platform.database.transaction((tx) =>
+      tx.select().from(emailTables.emailMessages).where(eq(emailTables.emailMessages.messageId, largeId)),
+    );
+    expect(row!.rawContent).toBeNull();
+    expect(row!.rawStorageKey).toMatch(/^email\/.+\.eml$/);
+    expect((await server.platform.storage.stat(row!.rawStorageKey!))?.size).toBe(Buffer.byteLength(large));
+
+    const download = await api('GET', `/tickets/${response.json().ticketId}/mail/raw`, world.agent);
+    expect(download.statusCode, download.body).toBe(200);
+    expect(download.headers['content-type']).toBe('message/rfc822');
+    expect(download.rawPayload.equals(Buffer.from(large))).toBe(true);
   });
 });

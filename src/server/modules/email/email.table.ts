@@ -10,7 +10,14 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { primaryId, sqlList, tenantPolicy, timestamps, timestampTz } from '../../platform/db/columns.js';
+import {
+  bytes,
+  primaryId,
+  sqlList,
+  tenantPolicy,
+  timestamps,
+  timestampTz,
+} from '../../platform/db/columns.js';
 import { identityTables } from '../identity/index.js';
 import { ticketTables } from '../tickets/index.js';
 
@@ -147,7 +154,10 @@ export const emailMessages = pgTable(
     // Why the mail landed where it did ("matched In-Reply-To <id>", "new ticket", "ignored: …").
     decision: text('decision').notNull(),
     kind: text('kind', { enum: EMAIL_KINDS }).notNull().default('normal'),
+    // The original .eml: in this row when small (no file written on the ingest path), else
+    // in file storage under this key (see INLINE_RAW_MAX_BYTES); both null when not kept.
     rawStorageKey: text('raw_storage_key'),
+    rawContent: bytes('raw_content'),
     // Metadata-only mailboxes: neither the raw mail nor its body is kept; it is read from the
     // mailbox (IMAP) when an agent opens it.
     contentInMailbox: boolean('content_in_mailbox').notNull().default(false),

@@ -1,9 +1,12 @@
-import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
 import { type Executor, quote } from '../../platform/db/database.js';
 import { emailMessages, emailQuarantine, mailboxes } from './email.table.js';
 import type { MailboxRow } from './mailboxes.repository.js';
 
-export type EmailMessageRow = typeof emailMessages.$inferSelect;
+/** Every column but the raw mail, which only its download reads (`rawContent`). */
+const { rawContent: _rawContent, ...messageColumns } = getTableColumns(emailMessages);
+
+export type EmailMessageRow = Omit<typeof emailMessages.$inferSelect, 'rawContent'>;
 export type EmailMessageInsert = typeof emailMessages.$inferInsert;
 export type QuarantineRow = typeof emailQuarantine.$inferSelect;
 
@@ -11,14 +14,21 @@ export type QuarantineRow = typeof emailQuarantine.$inferSelect;
  * Claims a Message-ID for the organisation. Undefined when another delivery holds it: the
  * unique index makes a concurrent second delivery wait for the first and then find it.
  */
-export async function claimMessage(tx: Executor, values: EmailMessageInsert) {
-  const [row] = await tx.insert(emailMessages).values(values).onConflictDoNothing().returning();
+export async function claimMessage(
+  tx: Executor,
+  values: EmailMessageInsert,
+): Promise<EmailMessageRow | undefined> {
+  const [row] = await tx.insert(emailMessages).values(values).onConflictDoNothing().returning(messageColumns);
   return row;
 }
 
-export async function findMessage(tx: Executor, orgId: string, messageId: string) {
+export async function findMessage(
+  tx: Executor,
+  orgId: string,
+  messageId: string,
+): Promise<EmailMessageRow | undefined> {
   const [row] = await tx
-    .select()
+    .select(messageColumns)
     .from(emailMessages)
     .where(and(eq(emailMessages.orgId, orgId), eq(emailMessages.messageId, messageId)));
   return row;
@@ -33,6 +43,8 @@ export function receivedMessages(tx: Executor, orgId: string, messageIds: readon
       fromAddress: emailMessages.fromAddress,
       decision: emailMessages.decision,
       rawStorageKey: emailMessages.rawStorageKey,
+      // A null test reads the row's null bitmap, not the (possibly out-of-line) bytes.
+      rawInDatabase: sql<boolean>`${emailMessages.rawContent} is not null`,
       contentInMailbox: emailMessages.contentInMailbox,
     })
     .from(emailMessages)
@@ -43,6 +55,19 @@ export function receivedMessages(tx: Executor, orgId: string, messageIds: readon
         inArray(emailMessages.messageId, [...new Set(messageIds)]),
       ),
     );
+}
+
+/** The original of a received mail kept in its row, if it was. */
+export async function rawContentOf(
+  tx: Executor,
+  orgId: string,
+  messageId: string,
+): Promise<Buffer | undefined> {
+  const [row] = await tx
+    .select({ rawContent: emailMessages.rawContent })
+    .from(emailMessages)
+    .where(and(eq(emailMessages.orgId, orgId), eq(emailMessages.messageId, messageId)));
+  return row?.rawContent ?? undefined;
 }
 
 export async function updateMessage(tx: Executor, id: string, values: Partial<EmailMessageInsert>) {

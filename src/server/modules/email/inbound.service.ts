@@ -67,6 +67,13 @@ const METADATA_ONLY_BODY =
   'This mailbox keeps only the metadata of its mail. Open the original mail to read it from the mailbox.';
 const MAX_ATTEMPTS = 3;
 
+/**
+ * Raw mail up to this size is kept in its `email_messages` row; larger mail (attachments)
+ * in file storage. Most mail is a few kilobytes: a file per mail cost more CPU than the rest
+ * of its ingest (decision 031).
+ */
+export const INLINE_RAW_MAX_BYTES = 64 * 1024;
+
 /** The plan was made on a ticket that changed before the writing transaction locked it. */
 class StalePlan extends Error {}
 
@@ -166,7 +173,10 @@ export class InboundMailService {
             (attachment) => html !== null || !attachment.inline || !attachment.contentId,
           ),
     );
-    const rawStorageKey = metadataOnly ? null : `email/${orgId}/${newId()}.eml`;
+    // The original goes into its email_messages row when small, written with the rest in
+    // one commit, and into file storage otherwise (decision 031).
+    const rawContent = !metadataOnly && raw.length <= INLINE_RAW_MAX_BYTES ? raw : null;
+    const rawStorageKey = metadataOnly || rawContent ? null : `email/${orgId}/${newId()}.eml`;
     // Put without a content type: every raw mail is message/rfc822, which is what serving it
     // says, and the local driver then writes one file instead of two.
     if (rawStorageKey) await this.context.storage.put(rawStorageKey, raw);
@@ -217,6 +227,7 @@ export class InboundMailService {
             decision: target.decision,
             kind: classification.kind,
             rawStorageKey,
+            rawContent,
             contentInMailbox: metadataOnly,
           });
           if (!claimed) return duplicateOf((await repo.findMessage(tx, orgId, messageId))!);
@@ -447,10 +458,16 @@ export class InboundMailService {
           from: row.fromAddress,
           decision: row.decision,
           rawStorageKey: row.rawStorageKey,
+          rawInDatabase: row.rawInDatabase,
           inMailbox: row.contentInMailbox,
         },
       ]),
     );
+  }
+
+  /** The original of a received mail kept in the database (the tickets module's raw download). */
+  readStoredRaw(tx: Executor, orgId: string, messageId: string): Promise<Buffer | undefined> {
+    return repo.rawContentOf(tx, orgId, messageId);
   }
 
   /**

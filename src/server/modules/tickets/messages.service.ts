@@ -68,7 +68,9 @@ export class MessagesService {
   ): Promise<{ url: string } | { url: null; fileName: string; stream: Readable }> {
     requirePermission(actor, 'ticket:reply', 'Downloading the original mail');
     const found = await this.context.database.withOrg<
-      { fileName: string; inMailbox: string } | { fileName: string; storageKey: string }
+      | { fileName: string; inMailbox: string }
+      | { fileName: string; storageKey: string }
+      | { fileName: string; bytes: Buffer }
     >(actor.orgId, async (tx) => {
       const viewer = await viewerOf(this.context, tx, actor);
       const ticket = await visibleTicket(tx, viewer, ticketId);
@@ -81,6 +83,10 @@ export class MessagesService {
         : undefined;
       if (record?.inMailbox)
         return { inMailbox: record.messageId, fileName: rawMailFileName(record.messageId) };
+      if (record?.rawInDatabase) {
+        const bytes = await this.context.mail!.readStoredRaw(tx, actor.orgId, record.messageId);
+        if (bytes) return { bytes, fileName: rawMailFileName(record.messageId) };
+      }
       if (!record?.rawStorageKey) throw notFound('Original mail');
       return { storageKey: record.rawStorageKey, fileName: rawMailFileName(record.messageId) };
     });
@@ -90,6 +96,7 @@ export class MessagesService {
       const bytes = await this.context.mail!.readFromMailbox(actor.orgId, found.inMailbox);
       return { url: null, fileName, stream: Readable.from([bytes]) };
     }
+    if ('bytes' in found) return { url: null, fileName, stream: Readable.from([found.bytes]) };
     const { storageKey } = found;
     const url = await this.context.storage.downloadUrl(storageKey, {
       expiresInSeconds: this.downloadUrlTtlSeconds,

@@ -40,8 +40,10 @@ export interface MessageMail {
   from: string | null;
   /** Why the mail landed on this ticket ("matched In-Reply-To <id>", "new ticket", …). */
   decision: string;
-  /** Storage key of the original .eml, when it was kept. */
+  /** Storage key of the original .eml, when it was kept as a file. */
   rawStorageKey: string | null;
+  /** Kept in the database (small mail): `readStoredRaw` reads the original. */
+  rawInDatabase: boolean;
   /** Not kept (a metadata-only mailbox): `readFromMailbox` fetches the original. */
   inMailbox: boolean;
 }
@@ -49,6 +51,8 @@ export interface MessageMail {
 export interface MessageMailSource {
   /** The records of received mail by Message-ID, in one statement (unknown ids left out). */
   receivedMail(tx: Executor, orgId: string, messageIds: readonly string[]): Promise<Map<string, MessageMail>>;
+  /** The original of a mail kept in the database (`rawInDatabase`), if it was. */
+  readStoredRaw(tx: Executor, orgId: string, messageId: string): Promise<Buffer | undefined>;
   /** The original of a mail kept only in its mailbox, read from there and not stored. */
   readFromMailbox(orgId: string, messageId: string): Promise<Buffer>;
 }

@@ -124,7 +124,7 @@ function presentMessageEmail(message: MessageRow, context: MailViewContext) {
   return {
     ...view,
     decision: record?.decision ?? '',
-    hasRaw: Boolean(record?.rawStorageKey) || Boolean(record?.inMailbox),
+    hasRaw: Boolean(record?.rawStorageKey) || Boolean(record?.rawInDatabase) || Boolean(record?.inMailbox),
   };
 }
 

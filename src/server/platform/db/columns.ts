@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { pgPolicy, pgRole, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { customType, pgPolicy, pgRole, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { v7 as uuidv7 } from 'uuid';
 import { APP_ROLE } from './database.js';
 
@@ -43,3 +43,12 @@ export const timestampTz = (name: string) => timestamp(name, { withTimezone: tru
 /** A list of string constants as SQL literals, for CHECK constraints (`status in (…)`). */
 export const sqlList = (values: readonly string[]) =>
   sql.raw(values.map((value) => `'${value.replaceAll("'", "''")}'`).join(', '));
+
+/**
+ * A `bytea` column read as a Buffer (node-postgres answers Buffers, PGlite Uint8Arrays;
+ * both accept either as a parameter).
+ */
+export const bytes = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (value) => (Buffer.isBuffer(value) ? value : Buffer.from(value)),
+});
