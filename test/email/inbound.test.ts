@@ -4,6 +4,7 @@ import { eq } from 'drizzle-orm';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emailTables } from '../../src/server/modules/email/index.js';
+import { ticketTables } from '../../src/server/modules/tickets/index.js';
 import { startTestApp, startWorkers, type TestApp } from '../support/harness.js';
 import { freePort } from '../support/process.js';
 import { until } from '../support/wait.js';
@@ -364,6 +365,46 @@ describe('inbound mail over HTTP', () => {
     });
     expect(again.statusCode, again.body).toBe(202);
     expect(again.json()).toMatchObject({ status: 'duplicate', ticketId: first.json().ticketId });
+  });
+
+  it('ingests a mail delivered several times at once exactly once, new or reply', async () => {
+    const messageId = `<burst-${run}@customer.test>`;
+    const title = `Burst ${run}`;
+    const burst = (mail: string) =>
+      Promise.all(Array.from({ length: 4 }, () => inject(hooks.id, mail, hooks.secret)));
+    const opened = await burst(raw(messageId).replace('Via the webhook', title));
+    expect(opened.map((answer) => answer.statusCode)).toEqual([202, 202, 202, 202]);
+    expect(opened.map((answer) => answer.json().status).sort()).toEqual([
+      'created',
+      'duplicate',
+      'duplicate',
+      'duplicate',
+    ]);
+    const ticketIds = new Set(opened.map((answer) => answer.json().ticketId));
+    expect(ticketIds.size).toBe(1);
+    const tickets = await server.platform.database.transaction((tx) =>
+      tx
+        .select({ id: ticketTables.tickets.id })
+        .from(ticketTables.tickets)
+        .where(eq(ticketTables.tickets.title, title)),
+    );
+    expect(tickets).toEqual([{ id: [...ticketIds][0] }]);
+
+    const replyId = `<burst-reply-${run}@customer.test>`;
+    const reply = raw(replyId)
+      .replace('Subject: Via the webhook', `Subject: Re: ${title}\r\nIn-Reply-To: ${messageId}`)
+      .replace('Hello over HTTP.', 'Any news on this?');
+    const replied = await burst(reply);
+    expect(replied.map((answer) => answer.json().status).sort()).toEqual([
+      'duplicate',
+      'duplicate',
+      'duplicate',
+      'replied',
+    ]);
+    expect(new Set(replied.map((answer) => answer.json().ticketId))).toEqual(ticketIds);
+    const after = await ticket([...ticketIds][0] as string);
+    expect(after.messages.filter((message) => message.body === 'Any news on this?')).toHaveLength(1);
+    expect(await received(replyId)).toHaveLength(1);
   });
 
   it('answers 400 for a body that is no e-mail and 413 for one over the limit', async () => {

@@ -70,10 +70,6 @@ export async function rawContentOf(
   return row?.rawContent ?? undefined;
 }
 
-export async function updateMessage(tx: Executor, id: string, values: Partial<EmailMessageInsert>) {
-  await tx.update(emailMessages).set(values).where(eq(emailMessages.id, id));
-}
-
 /** What the organisation holds under a Message-ID: mail it received (or recorded), or mail it sent. */
 export type KnownMessageId =
   | {

@@ -77,6 +77,9 @@ export const INLINE_RAW_MAX_BYTES = 64 * 1024;
 /** The plan was made on a ticket that changed before the writing transaction locked it. */
 class StalePlan extends Error {}
 
+/** Another delivery of the same mail committed first; this one's transaction rolls back. */
+class DuplicateDelivery extends Error {}
+
 type Target =
   | { kind: 'ticket'; ticketId: string; decision: string; ticket: TicketRow }
   | { kind: 'new'; decision: string; followUpOf?: string };
@@ -217,30 +220,32 @@ export class InboundMailService {
       const number = plan.needsTicket ? await this.context.tickets.tickets.nextNumber(orgId) : undefined;
       try {
         return await this.context.database.withOrg(orgId, async (tx) => {
-          const claimed = await repo.claimMessage(tx, {
-            orgId,
-            messageId,
-            direction: 'in',
-            mailboxId: mailbox.id,
-            fromAddress: senderAddress,
-            subject: parsed.subject.slice(0, 1000),
-            decision: target.decision,
-            kind: classification.kind,
-            rawStorageKey,
-            rawContent,
-            contentInMailbox: metadataOnly,
-          });
-          if (!claimed) return duplicateOf((await repo.findMessage(tx, orgId, messageId))!);
           const ticket =
             target.kind === 'ticket'
               ? await system.find(tx, orgId, target.ticketId, { lock: true })
               : undefined;
+          // The Message-ID is claimed last, with the outcome, in one insert. A copy of this
+          // mail that another delivery is ingesting right now (the lookup above could not see
+          // it yet) waits on the unique index, finds the row once that commits, and rolls
+          // back what it wrote (DuplicateDelivery): a gap in the ticket numbers, never a
+          // second ticket.
           const record = async (result: Omit<IngestResult, 'messageId'>) => {
-            await repo.updateMessage(tx, claimed.id, {
+            const claimed = await repo.claimMessage(tx, {
+              orgId,
+              messageId,
+              direction: 'in',
+              mailboxId: mailbox.id,
+              fromAddress: senderAddress,
+              subject: parsed.subject.slice(0, 1000),
+              decision: result.decision,
+              kind: classification.kind,
+              rawStorageKey,
+              rawContent,
+              contentInMailbox: metadataOnly,
               ticketId: result.ticketId,
               ticketMessageId: result.ticketMessageId,
-              decision: result.decision,
             });
+            if (!claimed) throw new DuplicateDelivery();
             this.context.logger.info(
               { mailboxId: mailbox.id, messageId, via: source.via, ...result },
               'inbound mail ingested',
@@ -335,6 +340,12 @@ export class InboundMailService {
           });
         });
       } catch (error) {
+        if (error instanceof DuplicateDelivery) {
+          const first = await this.context.database.withOrg(orgId, (tx) =>
+            repo.findMessage(tx, orgId, messageId),
+          );
+          return duplicateOf(first!);
+        }
         if (!(error instanceof StalePlan) || attempt >= MAX_ATTEMPTS) throw error;
       }
     }
