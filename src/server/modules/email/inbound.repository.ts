@@ -11,15 +11,17 @@ export type EmailMessageInsert = typeof emailMessages.$inferInsert;
 export type QuarantineRow = typeof emailQuarantine.$inferSelect;
 
 /**
- * Claims a Message-ID for the organisation. Undefined when another delivery holds it: the
- * unique index makes a concurrent second delivery wait for the first and then find it.
+ * Records a received Message-ID for the organisation, with its outcome; false when another
+ * delivery holds it: the unique index makes a concurrent second delivery wait for the first
+ * and then find it.
  */
-export async function claimMessage(
-  tx: Executor,
-  values: EmailMessageInsert,
-): Promise<EmailMessageRow | undefined> {
-  const [row] = await tx.insert(emailMessages).values(values).onConflictDoNothing().returning(messageColumns);
-  return row;
+export async function claimMessage(tx: Executor, values: EmailMessageInsert): Promise<boolean> {
+  const rows = await tx
+    .insert(emailMessages)
+    .values(values)
+    .onConflictDoNothing()
+    .returning({ id: emailMessages.id });
+  return rows.length > 0;
 }
 
 export async function findMessage(
