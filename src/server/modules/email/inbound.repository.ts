@@ -10,6 +10,10 @@ export type EmailMessageRow = Omit<typeof emailMessages.$inferSelect, 'rawConten
 export type EmailMessageInsert = typeof emailMessages.$inferInsert;
 export type QuarantineRow = typeof emailQuarantine.$inferSelect;
 
+/** The organisation's record of one Message-ID (the unique index). */
+const underMessageId = (orgId: string, messageId: string) =>
+  and(eq(emailMessages.orgId, orgId), eq(emailMessages.messageId, messageId));
+
 /**
  * Records a received Message-ID for the organisation, with its outcome; false when another
  * delivery holds it: the unique index makes a concurrent second delivery wait for the first
@@ -29,10 +33,7 @@ export async function findMessage(
   orgId: string,
   messageId: string,
 ): Promise<EmailMessageRow | undefined> {
-  const [row] = await tx
-    .select(messageColumns)
-    .from(emailMessages)
-    .where(and(eq(emailMessages.orgId, orgId), eq(emailMessages.messageId, messageId)));
+  const [row] = await tx.select(messageColumns).from(emailMessages).where(underMessageId(orgId, messageId));
   return row;
 }
 
@@ -68,7 +69,7 @@ export async function rawContentOf(
   const [row] = await tx
     .select({ rawContent: emailMessages.rawContent })
     .from(emailMessages)
-    .where(and(eq(emailMessages.orgId, orgId), eq(emailMessages.messageId, messageId)));
+    .where(underMessageId(orgId, messageId));
   return row?.rawContent ?? undefined;
 }
 

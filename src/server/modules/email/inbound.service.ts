@@ -341,10 +341,12 @@ export class InboundMailService {
         });
       } catch (error) {
         if (error instanceof DuplicateDelivery) {
-          const first = await this.context.database.withOrg(orgId, (tx) =>
-            repo.findMessage(tx, orgId, messageId),
+          // The same lookup as before writing now finds the delivery that committed first.
+          const first = (await lookUp()).find(
+            (row) => row.messageId === messageId && row.source === 'received',
           );
-          return duplicateOf(first!);
+          if (first?.source === 'received') return duplicateOf(first);
+          throw error;
         }
         if (!(error instanceof StalePlan) || attempt >= MAX_ATTEMPTS) throw error;
       }
