@@ -407,6 +407,19 @@ describe('inbound mail over HTTP', () => {
     expect(await received(replyId)).toHaveLength(1);
   });
 
+  it('takes no ticket number for a mail it already has', async () => {
+    const sequence = async (messageId: string) => {
+      const answer = await inject(hooks.id, raw(messageId), hooks.secret);
+      expect(answer.statusCode, answer.body).toBe(202);
+      const { number } = await ticket(answer.json().ticketId);
+      return Number(number.split('-').at(-1));
+    };
+    const first = await sequence(`<numbered-1-${run}@customer.test>`);
+    expect(await sequence(`<numbered-1-${run}@customer.test>`)).toBe(first);
+    expect(await sequence(`<numbered-1-${run}@customer.test>`)).toBe(first);
+    expect(await sequence(`<numbered-2-${run}@customer.test>`)).toBe(first + 1);
+  });
+
   it('answers 400 for a body that is no e-mail and 413 for one over the limit', async () => {
     expect((await inject(hooks.id, 'not a mail', hooks.secret)).statusCode).toBe(400);
     const big = `${raw(`<big-${run}@customer.test>`)}${'x'.repeat(MAX_BYTES)}`;

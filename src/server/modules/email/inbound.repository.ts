@@ -86,7 +86,7 @@ export type KnownMessageId =
   | { source: 'sent'; messageId: string; ticketId: string | null };
 
 /**
- * The statement, for `Database.withOrgStatement`, that finds every mail of the organisation
+ * The statement, for a batch (`Database.withOrgBatch`), that finds every mail of the organisation
  * under any of `messageIds`, received or sent (`KnownMessageId` rows): whether an incoming
  * mail is a duplicate or our own, and which tickets its In-Reply-To and References name, in
  * one round trip before anything is written. Sent mail lives in `email_deliveries` (rendered
@@ -102,6 +102,18 @@ export function knownMessageIdsStatement(orgId: string, messageIds: readonly str
     union all
     select 'sent', message_id, ticket_id, null, null, null
     from email_deliveries where org_id = ${org} and message_id in (${ids})`;
+}
+
+/**
+ * A condition in SQL that holds when the organisation has a mail under `messageId`, received
+ * or sent (as `knownMessageIdsStatement` finds it): a batch that reads ahead of a new ticket
+ * takes its number only for a mail not known yet (`TicketsService.numbersStatement`).
+ */
+export function knownMessageIdCondition(orgId: string, messageId: string): string {
+  const org = quote(orgId);
+  const id = quote(messageId);
+  return `exists (select 1 from email_messages where org_id = ${org} and message_id = ${id})
+    or exists (select 1 from email_deliveries where org_id = ${org} and message_id = ${id})`;
 }
 
 /**

@@ -2,12 +2,19 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { newId } from '../../platform/db/columns.js';
-import type { Database, Executor } from '../../platform/db/database.js';
+import { type Database, type Executor, rowsStatement } from '../../platform/db/database.js';
 import { AppError, notFound } from '../../platform/http/app-error.js';
 import type { EphemeralStore } from '../../platform/pubsub/pubsub.port.js';
 import type { MalwareScanner } from '../../platform/scan/index.js';
 import type { FileStorage } from '../../platform/storage/storage.port.js';
-import { type Actor, directory, ensureRequester, hasPermission } from '../identity/index.js';
+import {
+  type Actor,
+  directory,
+  ensureRequester,
+  hasPermission,
+  type KnownUser,
+  senderStatement,
+} from '../identity/index.js';
 import type { EmailMessageView, MessageMail, TicketRow, TicketsModule } from '../tickets/index.js';
 import { classifyEmail } from './email.classify.js';
 import { realSender } from './email.groups.js';
@@ -137,17 +144,40 @@ export class InboundMailService {
       `<${createHash('sha256').update(raw).digest('hex').slice(0, 40)}@switchboard.invalid>`;
     const keys = threadingKeys(parsed, { replyDomain: domainOf(mailbox.address) });
     const candidates = threadCandidates(parsed, keys, classification.kind);
-    // One round trip answers both "seen before?" and "which tickets does it refer to?".
-    const lookUp = () =>
-      this.context.database.withOrgStatement<repo.KnownMessageId>(
-        orgId,
-        repo.knownMessageIdsStatement(orgId, [messageId, ...candidates.map((candidate) => candidate.id)]),
-      );
-    let known = await lookUp();
+    const isNormal = classification.kind !== 'auto_reply' && classification.kind !== 'bounce';
+    // One round trip answers "seen before?", "which tickets does it refer to?" and "who is
+    // the sender?", and takes the number of the ticket a mail that names none will open.
+    const database = this.context.database;
+    const lookUp = repo.knownMessageIdsStatement(orgId, [
+      messageId,
+      ...candidates.map((candidate) => candidate.id),
+    ]);
+    const ahead = [
+      rowsStatement<repo.KnownMessageId>(lookUp),
+      senderStatement(orgId, senderAddress),
+    ] as const;
+    const surelyNew =
+      isNormal &&
+      source.folder !== 'sent' &&
+      candidates.length === 0 &&
+      !keys.replyToken &&
+      !keys.subjectTicketNumber;
+    let [known, senderUser, numbers] = surelyNew
+      ? await database.withOrgBatch(
+          orgId,
+          [
+            ...ahead,
+            this.context.tickets.tickets.numbersStatement(orgId, 1, {
+              unless: repo.knownMessageIdCondition(orgId, messageId),
+            }),
+          ],
+          { asyncCommit: true },
+        )
+      : [...(await database.withOrgBatch(orgId, ahead)), []];
     const first = known.find((row) => row.messageId === messageId);
     if (first?.source === 'received') return duplicateOf(first);
     if (first?.source === 'sent') return ignored(messageId, 'our own outgoing mail');
-    const ours = (await this.context.mailboxes.all(this.context.database, orgId)).flatMap((row) => [
+    const ours = (await this.context.mailboxes.all(database, orgId)).flatMap((row) => [
       row.address,
       row.outboundFromAddress,
     ]);
@@ -198,26 +228,28 @@ export class InboundMailService {
       html: html === null ? null : (inlineImages) => sanitizeEmailHtml(html, { inlineImages }),
     };
     const system = this.context.tickets.system;
+    const lookUpAgain = async () => await database.withOrgStatement<repo.KnownMessageId>(orgId, lookUp);
 
-    const isNormal = classification.kind !== 'auto_reply' && classification.kind !== 'bounce';
     for (let attempt = 1; ; attempt++) {
       // Where the mail goes and whether that needs a new ticket (whose number is taken in a
-      // transaction of its own, see TicketsService.nextNumber). A mail that names no ticket
-      // we know, by header, token or subject, is a new ticket without another round trip.
-      if (attempt > 1) known = await lookUp();
+      // transaction of its own, see TicketsService.nextNumber; a number not used by a plan
+      // that turned stale is used by the next). A mail that names no ticket we know, by
+      // header, token or subject, is a new ticket without another round trip.
+      if (attempt > 1) known = await lookUpAgain();
       const owners = ownersOf(known);
       const target =
         candidates.some((candidate) => owners.has(candidate.id)) ||
         keys.replyToken ||
         keys.subjectTicketNumber
           ? await this.context.database.withOrg(orgId, (tx) =>
-              this.thread(tx, orgId, candidates, owners, keys, senderAddress),
+              this.thread(tx, orgId, candidates, owners, keys, senderUser),
             )
           : NEW_TICKET;
       const planned = target.kind === 'ticket' ? target.ticket : undefined;
       const needsTicket = isNormal && (!planned || isFinished(planned, mailbox));
       const plan = { needsTicket, followUpOf: planned && needsTicket ? planned : undefined };
-      const number = plan.needsTicket ? await this.context.tickets.tickets.nextNumber(orgId) : undefined;
+      if (plan.needsTicket && numbers.length === 0)
+        numbers = [await this.context.tickets.tickets.nextNumber(orgId)];
       try {
         return await this.context.database.withOrg(orgId, async (tx) => {
           const ticket =
@@ -284,8 +316,7 @@ export class InboundMailService {
           }
 
           if (source.folder === 'sent') {
-            const [user] = await directory.usersByEmail(tx, orgId, [senderAddress]);
-            if (!ticket || !user || user.role === 'requester')
+            if (!ticket || !senderUser || senderUser.role === 'requester')
               return record({
                 status: 'ignored',
                 ticketId: null,
@@ -293,7 +324,7 @@ export class InboundMailService {
                 decision: 'ignored: sent mail that is no agent reply to a ticket',
               });
           }
-          const author = await ensureRequester(tx, orgId, senderAddress, sender.name);
+          const author = await ensureRequester(tx, orgId, senderAddress, sender.name, senderUser);
           const finished = !ticket || isFinished(ticket, mailbox);
           if (finished !== plan.needsTicket || (ticket && finished && plan.followUpOf?.id !== ticket.id))
             throw new StalePlan();
@@ -320,7 +351,7 @@ export class InboundMailService {
           }
           const created = await system.email.createTicket(tx, {
             orgId,
-            number: number!,
+            number: numbers[0]!,
             requester: author,
             teamId: mailbox.teamId,
             title: parsed.subject,
@@ -342,7 +373,7 @@ export class InboundMailService {
       } catch (error) {
         if (error instanceof DuplicateDelivery) {
           // The same lookup as before writing now finds the delivery that committed first.
-          const first = (await lookUp()).find(
+          const first = (await lookUpAgain()).find(
             (row) => row.messageId === messageId && row.source === 'received',
           );
           if (first?.source === 'received') return duplicateOf(first);
@@ -364,7 +395,7 @@ export class InboundMailService {
     candidates: readonly ThreadCandidate[],
     owners: ReadonlyMap<string, string>,
     keys: ReturnType<typeof threadingKeys>,
-    senderAddress: string,
+    sender: KnownUser | null,
   ): Promise<Target> {
     const system = this.context.tickets.system;
     for (const candidate of candidates) {
@@ -385,8 +416,7 @@ export class InboundMailService {
     }
     if (keys.subjectTicketNumber) {
       const ticket = await system.email.findByNumber(tx, orgId, keys.subjectTicketNumber);
-      const [user] = await directory.usersByEmail(tx, orgId, [senderAddress]);
-      if (ticket && user && (await system.email.isParticipant(tx, ticket, user.id)))
+      if (ticket && sender && (await system.email.isParticipant(tx, ticket, sender.id)))
         return {
           kind: 'ticket',
           ticketId: ticket.id,

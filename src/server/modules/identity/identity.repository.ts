@@ -1,5 +1,5 @@
 import { and, asc, count, eq, ilike, inArray, isNull, notInArray, or, type SQL, sql } from 'drizzle-orm';
-import type { Executor } from '../../platform/db/database.js';
+import { type BatchStatement, type Executor, quote } from '../../platform/db/database.js';
 import type { Role } from './identity.policy.js';
 import {
   apiTokens,
@@ -100,6 +100,25 @@ export async function findUserByEmail(tx: Executor, orgId: string, email: string
     .from(users)
     .where(and(eq(users.orgId, orgId), eq(users.email, email)));
   return row;
+}
+
+/** What `ensureRequester` needs of a user read ahead of its transaction. */
+export interface KnownUser {
+  id: string;
+  role: Role;
+  isActive: boolean;
+}
+
+/**
+ * The statement, for a batch (`Database.withOrgBatch`), that reads the organisation's user at
+ * a lower-cased `email`: the user, or null when the address has none.
+ */
+export function userAtStatement(orgId: string, email: string): BatchStatement<KnownUser | null> {
+  return {
+    text: `select id, role, is_active as "isActive" from users
+      where org_id = ${quote(orgId)} and email = ${quote(email)}`,
+    read: (rows) => (rows[0] as KnownUser | undefined) ?? null,
+  };
 }
 
 export interface UserFilter {

@@ -33,10 +33,11 @@ export {
   ROLES,
   type Role,
 } from './identity.policy.js';
+export type { KnownUser } from './identity.repository.js';
 /** Identity tables, for foreign keys only: other modules query identity through its services. */
 export * as identityTables from './identity.table.js';
 export { type DemoDirectory, describeSeed, type SeedResult, seedDemo } from './seed.js';
-export { ensureRequester } from './users.service.js';
+export { ensureRequester, senderStatement } from './users.service.js';
 
 /** The identity module: accounts, teams, sessions, tokens and the authentication hook. */
 export interface IdentityModule {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Executor } from '../../platform/db/database.js';
+import type { BatchStatement, Executor } from '../../platform/db/database.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
 import { recordEvent } from '../../platform/events/events.js';
 import { AppError, notFound } from '../../platform/http/app-error.js';
@@ -201,16 +201,20 @@ export class UsersService {
 /**
  * The organisation's user with this e-mail address, or a new requester without a password
  * (inbound mail from a stranger), in the caller's transaction. Race-safe: a concurrent
- * insert of the same address wins and its row is returned.
+ * insert of the same address wins and its row is returned. `known` is the user as a batch
+ * read it before the transaction (`senderStatement`; null: no such user then), which saves
+ * the lookup here: users are never deleted, and a user created since loses nothing but the
+ * insert that finds its row.
  */
 export async function ensureRequester(
   tx: Executor,
   orgId: string,
   email: string,
   name: string,
+  known?: repo.KnownUser | null,
 ): Promise<{ id: string; role: Role; isActive: boolean; created: boolean }> {
   const address = email.trim().toLowerCase();
-  const existing = await repo.findUserByEmail(tx, orgId, address);
+  const existing = known === undefined ? await repo.findUserByEmail(tx, orgId, address) : known;
   if (existing) return { id: existing.id, role: existing.role, isActive: existing.isActive, created: false };
   const inserted = await repo.insertUserIfAbsent(tx, {
     orgId,
@@ -229,4 +233,12 @@ export async function ensureRequester(
     teamIds: [],
   });
   return { id: inserted.id, role: inserted.role, isActive: inserted.isActive, created: true };
+}
+
+/**
+ * The batch statement (`Database.withOrgBatch`) that reads the user at a mail's sender
+ * address ahead of the transaction that writes its ticket: the `known` of `ensureRequester`.
+ */
+export function senderStatement(orgId: string, email: string): BatchStatement<repo.KnownUser | null> {
+  return repo.userAtStatement(orgId, email.trim().toLowerCase());
 }

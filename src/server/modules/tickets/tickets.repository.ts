@@ -44,13 +44,15 @@ const { searchVector: _messageVector, ...messageColumns } = getTableColumns(tick
 export { ticketColumns };
 
 /**
- * The statement that takes the next `count` numbers of the day for an organisation, for
- * `Database.withOrgStatement` (a batch of its own: the counter row stays locked only while
- * PostgreSQL runs it). Its one row is `{ last_value }`, the last number taken.
+ * The statement that takes the next `count` numbers of the day for an organisation, for a
+ * batch (`Database.withOrgBatch`: the counter row stays locked only while PostgreSQL runs
+ * it). Its one row is `{ last_value }`, the last number taken. With `unless` (a condition in
+ * SQL) it takes none, and returns no row, when the condition holds.
  */
-export function nextTicketSequenceStatement(orgId: string, day: string, count = 1): string {
+export function nextTicketSequenceStatement(orgId: string, day: string, count = 1, unless?: string): string {
   if (!Number.isSafeInteger(count) || count < 1) throw new Error(`ticket numbers: bad count ${count}`);
-  return `insert into ticket_number_counters (org_id, day, last_value) values (${quote(orgId)}, ${quote(day)}, ${count})
+  return `insert into ticket_number_counters (org_id, day, last_value)
+    select ${quote(orgId)}, ${quote(day)}, ${count}${unless ? ` where not (${unless})` : ''}
     on conflict (org_id, day) do update set last_value = ticket_number_counters.last_value + ${count}
     returning last_value`;
 }

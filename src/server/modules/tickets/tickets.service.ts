@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { Coalescer, type Settled } from '../../platform/coalescer.js';
-import type { Executor } from '../../platform/db/database.js';
+import type { BatchStatement, Executor } from '../../platform/db/database.js';
 import { AppError } from '../../platform/http/app-error.js';
 import { type Actor, directory } from '../identity/index.js';
 import { applyCustomFields } from './custom-fields.js';
@@ -82,18 +82,37 @@ export class TicketsService {
    * rolled-back create leaves a gap in the day's numbers, never a duplicate.
    */
   async nextNumbers(orgId: string, count: number, now = new Date()): Promise<string[]> {
-    const day = now.toISOString().slice(0, 10);
-    // The counter row stays locked until this commit is on disk; waiting for the flush here
-    // would serialise every create behind one fsync. Safe without it: the ticket's own
-    // (synchronous) commit comes later and flushes the log past this one, so a ticket that
-    // survives a crash never has a number that did not.
-    const [row] = await this.context.database.withOrgStatement<{ last_value: number }>(
+    const [numbers] = await this.context.database.withOrgBatch(
       orgId,
-      repo.nextTicketSequenceStatement(orgId, day, count),
+      [this.numbersStatement(orgId, count, { now })],
       { asyncCommit: true },
     );
-    const last = row!.last_value;
-    return Array.from({ length: count }, (_, index) => formatTicketNumber(day, last - count + 1 + index));
+    return numbers;
+  }
+
+  /**
+   * The statement that takes the next `count` numbers, for a batch of reads that comes before
+   * a ticket's transaction (`Database.withOrgBatch`), run with `asyncCommit`: the counter row
+   * stays locked until the batch's commit is on disk, and waiting for the flush there would
+   * serialise every create behind one fsync. Safe without it: the ticket's own (synchronous)
+   * commit comes later and flushes the log past this one, so a ticket that survives a crash
+   * never has a number that did not. With `unless` (a condition in SQL, e.g. "this mail is
+   * known already") no number is taken when it holds, and the result is empty.
+   */
+  numbersStatement(
+    orgId: string,
+    count: number,
+    options: { now?: Date; unless?: string } = {},
+  ): BatchStatement<string[]> {
+    const day = (options.now ?? new Date()).toISOString().slice(0, 10);
+    return {
+      text: repo.nextTicketSequenceStatement(orgId, day, count, options.unless),
+      read: (rows) => {
+        if (rows.length === 0) return [];
+        const last = Number(rows[0]!.last_value);
+        return Array.from({ length: count }, (_, index) => formatTicketNumber(day, last - count + 1 + index));
+      },
+    };
   }
 
   /** The next ticket number (see `nextNumbers`). */

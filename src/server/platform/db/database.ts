@@ -39,6 +39,25 @@ export function quote(value: string): string {
 }
 
 /**
+ * One statement of a batch (`Database.withOrgBatch`): a single SQL statement whose values are
+ * quoted literals, and what its rows mean. Modules build their own, so one round trip can
+ * carry the reads of several modules.
+ */
+export interface BatchStatement<T> {
+  readonly text: string;
+  read(rows: Record<string, unknown>[]): T;
+}
+
+export type BatchResults<S extends readonly BatchStatement<unknown>[]> = {
+  -readonly [K in keyof S]: S[K] extends BatchStatement<infer T> ? T : never;
+};
+
+/** A batch statement whose result is its rows. */
+export function rowsStatement<T>(text: string): BatchStatement<T[]> {
+  return { text, read: (rows) => rows as T[] };
+}
+
+/**
  * Runs `callback` after `tx` commits (never when it rolls back). For fast paths only, such
  * as scheduling a delayed job: a crash between commit and callback loses the call, so what
  * it does must also be recovered another way (a sweep, the outbox). Errors are the
@@ -147,20 +166,43 @@ export class Database {
   }
 
   /**
-   * One statement as its own transaction, scoped like `withOrg`. On PostgreSQL the settings
-   * and the statement travel in one simple-protocol batch, which runs as one implicit
-   * transaction: one round trip, and any row lock the statement takes is released without
-   * waiting on the network. `statement` carries no parameters (literals via `quote`).
+   * One statement as its own transaction, scoped like `withOrg` (see `withOrgBatch`).
    * Returns its rows.
    */
   async withOrgStatement<T>(orgId: string, statement: string, options: { asyncCommit?: boolean } = {}) {
+    const [rows] = await this.withOrgBatch(orgId, [rowsStatement<T>(statement)], options);
+    return rows;
+  }
+
+  /**
+   * Statements as one transaction of their own, scoped like `withOrg`. On PostgreSQL the
+   * settings and the statements travel in one simple-protocol batch, which runs as one
+   * implicit transaction: one round trip, and any row lock a statement takes is released
+   * without waiting on the network. Each statement is one SQL statement without parameters
+   * (literals via `quote`). Returns what each statement's `read` makes of its rows, in order.
+   */
+  async withOrgBatch<const S extends readonly BatchStatement<unknown>[]>(
+    orgId: string,
+    statements: S,
+    options: { asyncCommit?: boolean } = {},
+  ): Promise<BatchResults<S>> {
     const settings = orgSettings(orgId, options);
-    if (!this.pool)
-      return this.inTransaction(settings, async (tx) => rowsOf<T>(await tx.execute(sql.raw(statement))));
-    const results = (await this.pool.query(
-      `select ${settings.join(', ')}; ${statement}`,
-    )) as unknown as pg.QueryResult[];
-    return results.at(-1)!.rows as T[];
+    let rows: Record<string, unknown>[][];
+    if (this.pool) {
+      const results = (await this.pool.query(
+        [`select ${settings.join(', ')}`, ...statements.map((statement) => statement.text)].join('; '),
+      )) as unknown as pg.QueryResult[];
+      if (results.length !== statements.length + 1)
+        throw new Error(`a batch of ${statements.length} statements returned ${results.length - 1} results`);
+      rows = results.slice(1).map((result) => result.rows);
+    } else {
+      rows = await this.inTransaction(settings, async (tx) => {
+        const all: Record<string, unknown>[][] = [];
+        for (const statement of statements) all.push(rowsOf(await tx.execute(sql.raw(statement.text))));
+        return all;
+      });
+    }
+    return statements.map((statement, index) => statement.read(rows[index]!)) as BatchResults<S>;
   }
 
   /**
