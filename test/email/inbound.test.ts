@@ -4,6 +4,7 @@ import { eq } from 'drizzle-orm';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emailTables } from '../../src/server/modules/email/index.js';
+import { identityTables } from '../../src/server/modules/identity/index.js';
 import { ticketTables } from '../../src/server/modules/tickets/index.js';
 import { startTestApp, startWorkers, type TestApp } from '../support/harness.js';
 import { freePort } from '../support/process.js';
@@ -405,6 +406,34 @@ describe('inbound mail over HTTP', () => {
     const after = await ticket([...ticketIds][0] as string);
     expect(after.messages.filter((message) => message.body === 'Any news on this?')).toHaveLength(1);
     expect(await received(replyId)).toHaveLength(1);
+  });
+
+  it('makes one requester of a new sender whose mails arrive at once', async () => {
+    const sender = `erin-${run}@customer.test`;
+    const mails = Array.from({ length: 4 }, (_, index) =>
+      raw(`<erin-${index}-${run}@customer.test>`).replace(
+        `Dave <dave-${run}@customer.test>`,
+        `Erin <${sender}>`,
+      ),
+    );
+    const answers = await Promise.all(mails.map((mail) => inject(hooks.id, mail, hooks.secret)));
+    expect(answers.map((answer) => answer.json().status)).toEqual([
+      'created',
+      'created',
+      'created',
+      'created',
+    ]);
+    const requesters = await Promise.all(
+      answers.map(async (answer) => (await ticket(answer.json().ticketId)).requester?.id),
+    );
+    expect(new Set(requesters).size).toBe(1);
+    const users = await server.platform.database.transaction((tx) =>
+      tx
+        .select({ id: identityTables.users.id })
+        .from(identityTables.users)
+        .where(eq(identityTables.users.email, sender)),
+    );
+    expect(users).toEqual([{ id: requesters[0] }]);
   });
 
   it('takes no ticket number for a mail it already has', async () => {
