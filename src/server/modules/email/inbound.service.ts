@@ -228,7 +228,7 @@ export class InboundMailService {
       html: html === null ? null : (inlineImages) => sanitizeEmailHtml(html, { inlineImages }),
     };
     const system = this.context.tickets.system;
-    const lookUpAgain = async () => await database.withOrgStatement<repo.KnownMessageId>(orgId, lookUp);
+    const lookUpAgain = () => database.withOrgStatement<repo.KnownMessageId>(orgId, lookUp);
 
     for (let attempt = 1; ; attempt++) {
       // Where the mail goes and whether that needs a new ticket (whose number is taken in a

@@ -203,8 +203,8 @@ export class UsersService {
  * (inbound mail from a stranger), in the caller's transaction. Race-safe: a concurrent
  * insert of the same address wins and its row is returned. `known` is the user as a batch
  * read it before the transaction (`senderStatement`; null: no such user then), which saves
- * the lookup here: users are never deleted, and a user created since loses nothing but the
- * insert that finds its row.
+ * the lookup here. Users are never deleted; one created since is found by the insert's
+ * conflict and returned.
  */
 export async function ensureRequester(
   tx: Executor,
