@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { senderStatement } from '../../src/server/modules/identity/index.js';
-import { quote, rowsStatement } from '../../src/server/platform/db/database.js';
+import { type Executor, quote, rowsStatement } from '../../src/server/platform/db/database.js';
 import { type SignedUp, signupOrg, startTestApp, type TestApp } from '../support/harness.js';
 
 let server: TestApp;
@@ -68,4 +68,25 @@ it('takes ticket numbers in a batch only while its condition does not hold', asy
   expect(taken).toEqual(['TKT-20260304-00001', 'TKT-20260304-00002']);
   expect(skipped).toEqual([]);
   expect(next).toEqual(['TKT-20260304-00003']);
+});
+
+it("hands a transaction's ahead statements' rows to `took`, keyed by the transaction", async () => {
+  const database = server.platform.database;
+  const took: Array<{ tx: Executor; rows: Record<string, unknown>[] }> = [];
+  const seen = await database.withOrg(
+    orgA.orgId,
+    async (tx) => {
+      expect(took).toHaveLength(2);
+      expect(took.every((entry) => entry.tx === tx)).toBe(true);
+      return took.map((entry) => entry.rows);
+    },
+    {
+      ahead: [
+        { text: `select current_setting('app.org') as org`, took: (tx, rows) => took.push({ tx, rows }) },
+        { text: 'select email from users order by email', took: (tx, rows) => took.push({ tx, rows }) },
+      ],
+    },
+  );
+  // The settings apply before them: row-level security already hides org B's users.
+  expect(seen).toEqual([[{ org: orgA.orgId }], [{ email: orgA.adminEmail }]]);
 });

@@ -251,125 +251,129 @@ export class InboundMailService {
       if (plan.needsTicket && numbers.length === 0)
         numbers = [await this.context.tickets.tickets.nextNumber(orgId)];
       try {
-        return await this.context.database.withOrg(orgId, async (tx) => {
-          const ticket =
-            target.kind === 'ticket'
-              ? await system.find(tx, orgId, target.ticketId, { lock: true })
-              : undefined;
-          // The Message-ID is claimed last, with the outcome, in one insert. A copy of this
-          // mail that another delivery is ingesting right now (the lookup above could not see
-          // it yet) waits on the unique index, finds the row once that commits, and rolls
-          // back what it wrote (DuplicateDelivery): a gap in the ticket numbers, never a
-          // second ticket.
-          const record = async (result: Omit<IngestResult, 'messageId'>) => {
-            const claimed = await repo.claimMessage(tx, {
+        return await this.context.database.withOrg(
+          orgId,
+          async (tx) => {
+            const ticket =
+              target.kind === 'ticket'
+                ? await system.find(tx, orgId, target.ticketId, { lock: true })
+                : undefined;
+            // The Message-ID is claimed last, with the outcome, in one insert. A copy of this
+            // mail that another delivery is ingesting right now (the lookup above could not see
+            // it yet) waits on the unique index, finds the row once that commits, and rolls
+            // back what it wrote (DuplicateDelivery): a gap in the ticket numbers, never a
+            // second ticket.
+            const record = async (result: Omit<IngestResult, 'messageId'>) => {
+              const claimed = await repo.claimMessage(tx, {
+                orgId,
+                messageId,
+                direction: 'in',
+                mailboxId: mailbox.id,
+                fromAddress: senderAddress,
+                subject: parsed.subject.slice(0, 1000),
+                decision: result.decision,
+                kind: classification.kind,
+                rawStorageKey,
+                rawContent,
+                contentInMailbox: metadataOnly,
+                ticketId: result.ticketId,
+                ticketMessageId: result.ticketMessageId,
+              });
+              if (!claimed) throw new DuplicateDelivery();
+              this.context.logger.info(
+                { mailboxId: mailbox.id, messageId, via: source.via, ...result },
+                'inbound mail ingested',
+              );
+              return { ...result, messageId };
+            };
+
+            if (!isNormal) {
+              if (!ticket)
+                return record({
+                  status: 'dropped',
+                  ticketId: null,
+                  ticketMessageId: null,
+                  decision: `${classification.kind === 'bounce' ? 'bounce' : 'auto-reply'} matched no ticket: dropped`,
+                });
+              const note = await system.email.addNote(tx, ticket, {
+                body: noteText(
+                  classification,
+                  metadataOnly ? { ...parsed, text: METADATA_ONLY_BODY } : parsed,
+                  senderAddress,
+                ),
+                mail,
+                data: {
+                  email: classification.kind,
+                  ...(classification.failedRecipient
+                    ? { failedRecipient: classification.failedRecipient }
+                    : {}),
+                },
+              });
+              return record({
+                status: 'noted',
+                ticketId: ticket.id,
+                ticketMessageId: note.id,
+                decision: target.decision,
+              });
+            }
+
+            if (source.folder === 'sent') {
+              if (!ticket || !senderUser || senderUser.role === 'requester')
+                return record({
+                  status: 'ignored',
+                  ticketId: null,
+                  ticketMessageId: null,
+                  decision: 'ignored: sent mail that is no agent reply to a ticket',
+                });
+            }
+            const author = await ensureRequester(tx, orgId, senderAddress, sender.name, senderUser);
+            const finished = !ticket || isFinished(ticket, mailbox);
+            if (finished !== plan.needsTicket || (ticket && finished && plan.followUpOf?.id !== ticket.id))
+              throw new StalePlan();
+            if (ticket && !finished) {
+              // Staff who answer from their own mail client (reply-all, e.g. on a Google Group)
+              // already reached the requester: the reply is recorded, not mailed a second time.
+              const delivered =
+                author.role !== 'requester' && (await this.addressedToRequester(tx, ticket, parsed));
+              const added = await system.email.addMessage(tx, ticket, {
+                author,
+                body,
+                attachments,
+                mail,
+                ...(delivered ? { data: { mailedToRequester: true } } : {}),
+              });
+              return record({
+                status: 'replied',
+                ticketId: ticket.id,
+                ticketMessageId: added.message.id,
+                decision: delivered
+                  ? `${target.decision}; sent to the requester by the agent`
+                  : target.decision,
+              });
+            }
+            const created = await system.email.createTicket(tx, {
               orgId,
-              messageId,
-              direction: 'in',
-              mailboxId: mailbox.id,
-              fromAddress: senderAddress,
-              subject: parsed.subject.slice(0, 1000),
-              decision: result.decision,
-              kind: classification.kind,
-              rawStorageKey,
-              rawContent,
-              contentInMailbox: metadataOnly,
-              ticketId: result.ticketId,
-              ticketMessageId: result.ticketMessageId,
-            });
-            if (!claimed) throw new DuplicateDelivery();
-            this.context.logger.info(
-              { mailboxId: mailbox.id, messageId, via: source.via, ...result },
-              'inbound mail ingested',
-            );
-            return { ...result, messageId };
-          };
-
-          if (!isNormal) {
-            if (!ticket)
-              return record({
-                status: 'dropped',
-                ticketId: null,
-                ticketMessageId: null,
-                decision: `${classification.kind === 'bounce' ? 'bounce' : 'auto-reply'} matched no ticket: dropped`,
-              });
-            const note = await system.email.addNote(tx, ticket, {
-              body: noteText(
-                classification,
-                metadataOnly ? { ...parsed, text: METADATA_ONLY_BODY } : parsed,
-                senderAddress,
-              ),
-              mail,
-              data: {
-                email: classification.kind,
-                ...(classification.failedRecipient
-                  ? { failedRecipient: classification.failedRecipient }
-                  : {}),
-              },
-            });
-            return record({
-              status: 'noted',
-              ticketId: ticket.id,
-              ticketMessageId: note.id,
-              decision: target.decision,
-            });
-          }
-
-          if (source.folder === 'sent') {
-            if (!ticket || !senderUser || senderUser.role === 'requester')
-              return record({
-                status: 'ignored',
-                ticketId: null,
-                ticketMessageId: null,
-                decision: 'ignored: sent mail that is no agent reply to a ticket',
-              });
-          }
-          const author = await ensureRequester(tx, orgId, senderAddress, sender.name, senderUser);
-          const finished = !ticket || isFinished(ticket, mailbox);
-          if (finished !== plan.needsTicket || (ticket && finished && plan.followUpOf?.id !== ticket.id))
-            throw new StalePlan();
-          if (ticket && !finished) {
-            // Staff who answer from their own mail client (reply-all, e.g. on a Google Group)
-            // already reached the requester: the reply is recorded, not mailed a second time.
-            const delivered =
-              author.role !== 'requester' && (await this.addressedToRequester(tx, ticket, parsed));
-            const added = await system.email.addMessage(tx, ticket, {
-              author,
-              body,
+              number: numbers[0]!,
+              requester: author,
+              teamId: mailbox.teamId,
+              title: parsed.subject,
+              description: body,
               attachments,
+              followUpOf: ticket,
+              data: { mailboxId: mailbox.id, messageId },
               mail,
-              ...(delivered ? { data: { mailedToRequester: true } } : {}),
             });
             return record({
-              status: 'replied',
-              ticketId: ticket.id,
-              ticketMessageId: added.message.id,
-              decision: delivered
-                ? `${target.decision}; sent to the requester by the agent`
+              status: 'created',
+              ticketId: created.ticket.id,
+              ticketMessageId: created.messageId,
+              decision: ticket
+                ? `${target.decision}; ticket ${ticket.status}: new follow-up ticket`
                 : target.decision,
             });
-          }
-          const created = await system.email.createTicket(tx, {
-            orgId,
-            number: numbers[0]!,
-            requester: author,
-            teamId: mailbox.teamId,
-            title: parsed.subject,
-            description: body,
-            attachments,
-            followUpOf: ticket,
-            data: { mailboxId: mailbox.id, messageId },
-            mail,
-          });
-          return record({
-            status: 'created',
-            ticketId: created.ticket.id,
-            ticketMessageId: created.messageId,
-            decision: ticket
-              ? `${target.decision}; ticket ${ticket.status}: new follow-up ticket`
-              : target.decision,
-          });
-        });
+          },
+          system.changing(orgId),
+        );
       } catch (error) {
         if (error instanceof DuplicateDelivery) {
           // The same lookup as before writing now finds the delivery that committed first.

@@ -12,7 +12,7 @@ import {
   planTags,
 } from './ticket-changes.js';
 import type { TicketStatus } from './ticket-status.js';
-import { type TicketsContext, viewerOf, visibleTicket } from './tickets.context.js';
+import { changingTickets, type TicketsContext, viewerOf, visibleTicket } from './tickets.context.js';
 import { requirePermission } from './tickets.policy.js';
 import type * as repo from './tickets.repository.js';
 import { Body } from './tickets.schema.js';
@@ -65,15 +65,19 @@ export class TicketActionsService {
     // A closed ticket takes no public reply, so "reply and close" closes after replying;
     // every other change comes first, and the reply sees the ticket as they left it.
     const closing = message !== undefined && !message.internal && changes.status === 'closed';
-    return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(this.context, tx, actor);
-      let ticket = await visibleTicket(tx, viewer, ticketId, { lock: true });
-      assertVersion(ticket, input.expectedVersion);
-      ticket = await this.change(tx, actor, ticket, closing ? { ...changes, status: undefined } : changes);
-      if (message) ticket = await this.write(tx, actor, ticket, message, changes.status ?? ticket.status);
-      if (closing) ticket = await this.change(tx, actor, ticket, { status: 'closed' });
-      return this.tickets.detail(tx, viewer, ticket);
-    });
+    return this.context.database.withOrg(
+      actor.orgId,
+      async (tx) => {
+        const viewer = await viewerOf(this.context, tx, actor);
+        let ticket = await visibleTicket(tx, viewer, ticketId, { lock: true });
+        assertVersion(ticket, input.expectedVersion);
+        ticket = await this.change(tx, actor, ticket, closing ? { ...changes, status: undefined } : changes);
+        if (message) ticket = await this.write(tx, actor, ticket, message, changes.status ?? ticket.status);
+        if (closing) ticket = await this.change(tx, actor, ticket, { status: 'closed' });
+        return this.tickets.detail(tx, viewer, ticket);
+      },
+      changingTickets(this.context, actor.orgId),
+    );
   }
 
   /** The values reply templates render from, for a ticket the actor may see (404 otherwise). */

@@ -5,6 +5,7 @@ import { AppError, notFound } from '../../platform/http/app-error.js';
 import { type Actor, directory } from '../identity/index.js';
 import { canTransition } from './ticket-status.js';
 import {
+  changingTickets,
   presentContext,
   recordTicketChanges,
   type TicketsContext,
@@ -117,15 +118,19 @@ export class MessagesService {
     const agent = isAgent(actor);
     if (internal) requirePermission(actor, 'ticket:note', 'Writing an internal note');
     else if (agent) requirePermission(actor, 'ticket:reply', 'Replying');
-    return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(this.context, tx, actor);
-      const ticket = await visibleTicket(tx, viewer, ticketId, { lock: true });
-      await assertNoCollision(tx, actor, ticket, input);
-      const result = await this.write(tx, actor, ticket, input, internal, options);
-      const attachments = await repo.attachmentsOfMessages(tx, [result.message.id]);
-      const context = await presentContext(this.context, tx, viewer, { messages: [result.message] });
-      return presentMessage(result.message, attachments, context);
-    });
+    return this.context.database.withOrg(
+      actor.orgId,
+      async (tx) => {
+        const viewer = await viewerOf(this.context, tx, actor);
+        const ticket = await visibleTicket(tx, viewer, ticketId, { lock: true });
+        await assertNoCollision(tx, actor, ticket, input);
+        const result = await this.write(tx, actor, ticket, input, internal, options);
+        const attachments = await repo.attachmentsOfMessages(tx, [result.message.id]);
+        const context = await presentContext(this.context, tx, viewer, { messages: [result.message] });
+        return presentMessage(result.message, attachments, context);
+      },
+      changingTickets(this.context, actor.orgId),
+    );
   }
 
   /**

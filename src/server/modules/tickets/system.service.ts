@@ -3,7 +3,7 @@ import { EmailIntake } from './email-intake.js';
 import { insertNotifications } from './notifications.repository.js';
 import { applyChange, assignment, planFields } from './ticket-changes.js';
 import type { ChangeOrigin, TicketsContext, TimelineChange } from './tickets.context.js';
-import { recordTicketChanges } from './tickets.context.js';
+import { changingTickets, recordTicketChanges } from './tickets.context.js';
 import type { TicketHistory } from './tickets.repository.js';
 import * as repo from './tickets.repository.js';
 
@@ -20,6 +20,14 @@ export class SystemTicketChanges {
 
   constructor(private readonly context: TicketsContext) {
     this.email = new EmailIntake(context);
+  }
+
+  /**
+   * `Database.withOrg` options for a transaction of another module that changes tickets
+   * through this one (see `changingTickets`).
+   */
+  changing(orgId: string) {
+    return changingTickets(this.context, orgId);
   }
 
   /** A live ticket, locked for a change when `lock` is set. */

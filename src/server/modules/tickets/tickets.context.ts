@@ -101,6 +101,14 @@ export interface TicketRouter {
   route(tx: Executor, draft: TicketDraft): Promise<{ assigneeId: string; mode: string } | null>;
 }
 
+/**
+ * `Database.withOrg` options for a transaction that changes tickets: it takes the saved
+ * views' lock and reads them in the round trip of its BEGIN (`ViewCounts.lockAhead`).
+ */
+export function changingTickets(context: Pick<TicketsContext, 'viewCounts'>, orgId: string) {
+  return { ahead: [context.viewCounts.lockAhead(orgId)] };
+}
+
 export async function viewerOf(
   context: Pick<TicketsContext, 'teamIdsOf'>,
   tx: Executor,

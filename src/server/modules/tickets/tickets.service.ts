@@ -8,6 +8,7 @@ import type { OrgSettings } from './settings.cache.js';
 import { findCategory } from './settings.repository.js';
 import { assigneeProblem, NO_CHANGE, planAssignment } from './ticket-changes.js';
 import {
+  changingTickets,
   type MessageMail,
   presentContext,
   recordTicketChanges,
@@ -147,8 +148,10 @@ export class TicketsService {
   ): Promise<Array<Settled<PresentedTicket>>> {
     const numbers = await this.nextNumbers(orgId, requests.length);
     try {
-      return await this.context.database.withOrg(orgId, (tx) =>
-        this.writeGroup(tx, orgId, requests, numbers),
+      return await this.context.database.withOrg(
+        orgId,
+        (tx) => this.writeGroup(tx, orgId, requests, numbers),
+        changingTickets(this.context, orgId),
       );
     } catch (error) {
       if (requests.length === 1) return [{ ok: false, error }];
@@ -390,81 +393,85 @@ export class TicketsService {
     expectedVersion: number | undefined,
   ) {
     requirePermission(actor, 'ticket:reply', 'Editing a ticket');
-    return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(this.context, tx, actor);
-      const ticket = await visibleTicket(tx, viewer, ticketId, { lock: true });
-      assertVersion(ticket, expectedVersion ?? input.version);
-      const changes: Changes = {};
-      const next: Partial<repo.TicketInsert> = {};
-      const problems: Record<string, string> = {};
-      for (const key of ['title', 'description', 'priority', 'channel'] as const) {
-        const value = input[key];
-        if (value !== undefined && value !== ticket[key]) {
-          changes[key] = { from: ticket[key], to: value };
-          Object.assign(next, { [key]: value });
+    return this.context.database.withOrg(
+      actor.orgId,
+      async (tx) => {
+        const viewer = await viewerOf(this.context, tx, actor);
+        const ticket = await visibleTicket(tx, viewer, ticketId, { lock: true });
+        assertVersion(ticket, expectedVersion ?? input.version);
+        const changes: Changes = {};
+        const next: Partial<repo.TicketInsert> = {};
+        const problems: Record<string, string> = {};
+        for (const key of ['title', 'description', 'priority', 'channel'] as const) {
+          const value = input[key];
+          if (value !== undefined && value !== ticket[key]) {
+            changes[key] = { from: ticket[key], to: value };
+            Object.assign(next, { [key]: value });
+          }
         }
-      }
-      if (input.tags !== undefined && !sameList(input.tags, ticket.tags)) {
-        changes.tags = { from: ticket.tags, to: input.tags };
-        next.tags = input.tags;
-      }
-      if (input.categoryId !== undefined && input.categoryId !== ticket.categoryId) {
-        if (input.categoryId && !(await findCategory(tx, actor.orgId, input.categoryId)))
-          problems.categoryId = 'no category with this id';
-        changes.categoryId = { from: ticket.categoryId, to: input.categoryId };
-        next.categoryId = input.categoryId;
-      }
-      if (Object.keys(problems).length > 0)
-        throw new AppError('UNPROCESSABLE', 'Invalid ticket', { details: problems });
-      // A team move is an assignment: same checks, same timeline entry as POST /assign.
-      const moved =
-        input.teamId !== undefined
-          ? await planAssignment(tx, actor, ticket, { teamId: input.teamId })
-          : NO_CHANGE;
-      Object.assign(next, moved.set);
-      const definitions = (await this.context.orgSettings.of(tx, actor.orgId)).fields;
-      const publicFieldChanges: Changes = {};
-      const internalFieldChanges: Changes = {};
-      if (input.customFields) {
-        const customFields = applyCustomFields(definitions, ticket.customFields, input.customFields, {
-          requireAll: false,
-        });
-        for (const key of new Set([...Object.keys(ticket.customFields), ...Object.keys(customFields)])) {
-          const from = ticket.customFields[key] ?? null;
-          const to = customFields[key] ?? null;
-          if (JSON.stringify(from) === JSON.stringify(to)) continue;
-          const visible = definitions.some((d) => d.key === key && d.visibleToRequester);
-          (visible ? publicFieldChanges : internalFieldChanges)[`customFields.${key}`] = { from, to };
+        if (input.tags !== undefined && !sameList(input.tags, ticket.tags)) {
+          changes.tags = { from: ticket.tags, to: input.tags };
+          next.tags = input.tags;
         }
-        if (Object.keys(publicFieldChanges).length + Object.keys(internalFieldChanges).length > 0)
-          next.customFields = customFields;
-      }
-      if (Object.keys(next).length === 0) return this.detail(tx, viewer, ticket);
+        if (input.categoryId !== undefined && input.categoryId !== ticket.categoryId) {
+          if (input.categoryId && !(await findCategory(tx, actor.orgId, input.categoryId)))
+            problems.categoryId = 'no category with this id';
+          changes.categoryId = { from: ticket.categoryId, to: input.categoryId };
+          next.categoryId = input.categoryId;
+        }
+        if (Object.keys(problems).length > 0)
+          throw new AppError('UNPROCESSABLE', 'Invalid ticket', { details: problems });
+        // A team move is an assignment: same checks, same timeline entry as POST /assign.
+        const moved =
+          input.teamId !== undefined
+            ? await planAssignment(tx, actor, ticket, { teamId: input.teamId })
+            : NO_CHANGE;
+        Object.assign(next, moved.set);
+        const definitions = (await this.context.orgSettings.of(tx, actor.orgId)).fields;
+        const publicFieldChanges: Changes = {};
+        const internalFieldChanges: Changes = {};
+        if (input.customFields) {
+          const customFields = applyCustomFields(definitions, ticket.customFields, input.customFields, {
+            requireAll: false,
+          });
+          for (const key of new Set([...Object.keys(ticket.customFields), ...Object.keys(customFields)])) {
+            const from = ticket.customFields[key] ?? null;
+            const to = customFields[key] ?? null;
+            if (JSON.stringify(from) === JSON.stringify(to)) continue;
+            const visible = definitions.some((d) => d.key === key && d.visibleToRequester);
+            (visible ? publicFieldChanges : internalFieldChanges)[`customFields.${key}`] = { from, to };
+          }
+          if (Object.keys(publicFieldChanges).length + Object.keys(internalFieldChanges).length > 0)
+            next.customFields = customFields;
+        }
+        if (Object.keys(next).length === 0) return this.detail(tx, viewer, ticket);
 
-      const before = await this.context.viewCounts.matching(tx, actor.orgId, [ticket.id]);
-      const updated = await repo.updateTicket(tx, actor.orgId, ticket.id, next);
-      const publicChanges: Changes = { ...publicFieldChanges };
-      const internalChanges: Changes = { ...internalFieldChanges };
-      for (const [key, change] of Object.entries(changes)) {
-        (AGENT_ONLY_FIELDS.has(key) ? internalChanges : publicChanges)[key] = change;
-      }
-      const entries: Array<{ ticket: repo.TicketRow; change: TimelineChange }> = moved.timeline.map(
-        (change) => ({
-          ticket: updated,
-          change,
-        }),
-      );
-      if (Object.keys(publicChanges).length > 0)
-        entries.push({ ticket: updated, change: { type: 'updated', changes: publicChanges } });
-      if (Object.keys(internalChanges).length > 0)
-        entries.push({
-          ticket: updated,
-          change: { type: 'updated', changes: internalChanges, isInternal: true },
-        });
-      await recordTicketChanges(this.context, tx, actor, entries);
-      await this.context.viewCounts.settle(tx, actor.orgId, [ticket.id], before);
-      return this.detail(tx, viewer, updated);
-    });
+        const before = await this.context.viewCounts.matching(tx, actor.orgId, [ticket.id]);
+        const updated = await repo.updateTicket(tx, actor.orgId, ticket.id, next);
+        const publicChanges: Changes = { ...publicFieldChanges };
+        const internalChanges: Changes = { ...internalFieldChanges };
+        for (const [key, change] of Object.entries(changes)) {
+          (AGENT_ONLY_FIELDS.has(key) ? internalChanges : publicChanges)[key] = change;
+        }
+        const entries: Array<{ ticket: repo.TicketRow; change: TimelineChange }> = moved.timeline.map(
+          (change) => ({
+            ticket: updated,
+            change,
+          }),
+        );
+        if (Object.keys(publicChanges).length > 0)
+          entries.push({ ticket: updated, change: { type: 'updated', changes: publicChanges } });
+        if (Object.keys(internalChanges).length > 0)
+          entries.push({
+            ticket: updated,
+            change: { type: 'updated', changes: internalChanges, isInternal: true },
+          });
+        await recordTicketChanges(this.context, tx, actor, entries);
+        await this.context.viewCounts.settle(tx, actor.orgId, [ticket.id], before);
+        return this.detail(tx, viewer, updated);
+      },
+      changingTickets(this.context, actor.orgId),
+    );
   }
 
   /** Soft delete (admins): the ticket leaves every list; its rows stay for audit. */

@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import type { Database, Executor } from '../../platform/db/database.js';
+import type { AheadStatement, Database, Executor } from '../../platform/db/database.js';
 import { type Actor, ROLE_PERMISSIONS } from '../identity/index.js';
 import { readOrgSettings } from './settings.cache.js';
 import { type FilterContext, filterConditions, TicketFilters } from './tickets.filters.js';
@@ -38,6 +38,8 @@ const NOBODY = '00000000-0000-0000-0000-000000000000';
  */
 export class ViewCounts {
   private readonly loaded = new WeakMap<Executor, readonly repo.ViewCondition[]>();
+  /** Views listed under the lock in a transaction's BEGIN round trip (`lockAhead`). */
+  private readonly listed = new WeakMap<Executor, readonly repo.CountedViewRow[]>();
   /**
    * Compiled conditions per organisation, keyed by the very rows they were compiled from
    * (read under the lock on every change), so a cache hit is never stale; it saves building
@@ -109,11 +111,22 @@ export class ViewCounts {
     return new Map(rows.map((row) => [row.id, row.count]));
   }
 
+  /**
+   * For a transaction that changes tickets (`Database.withOrg`'s `ahead`): takes the shared
+   * lock and lists the views in the round trip of its BEGIN instead of one of their own.
+   */
+  lockAhead(orgId: string): AheadStatement {
+    return {
+      text: repo.lockAndListCountedViewsStatement(orgId),
+      took: (tx, rows) => this.listed.set(tx, rows as unknown as repo.CountedViewRow[]),
+    };
+  }
+
   /** The organisation's views, compiled, read once per transaction under the shared lock. */
   private async load(tx: Executor, orgId: string): Promise<readonly repo.ViewCondition[]> {
     const cached = this.loaded.get(tx);
     if (cached) return cached;
-    const views = await repo.lockAndListCountedViews(tx, orgId);
+    const views = this.listed.get(tx) ?? (await repo.lockAndListCountedViews(tx, orgId));
     const compiled = views.length > 0 ? await this.compileAll(tx, orgId, views) : [];
     this.loaded.set(tx, compiled);
     return compiled;

@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray, or, type SQL, sql } from 'drizzle-orm';
-import type { Executor } from '../../platform/db/database.js';
+import { type Executor, quote } from '../../platform/db/database.js';
 import { rowsOf } from '../../platform/db/migrations.js';
 import { savedViewCountDeltas, savedViewCounts, savedViews, tickets } from './tickets.table.js';
 
@@ -97,7 +97,12 @@ export async function deleteView(tx: Executor, orgId: string, viewId: string): P
  * views, in one round trip: `counted_views_after_lock` (migration 0004) reads with a
  * snapshot taken after the lock was granted, so views saved meanwhile are seen.
  */
-type CountedViewRow = { id: string; ownerId: string | null; filters: unknown };
+export type CountedViewRow = { id: string; ownerId: string | null; filters: unknown };
+
+/** `lockAndListCountedViews` as a statement with literals, to run in a transaction's BEGIN round trip. */
+export function lockAndListCountedViewsStatement(orgId: string): string {
+  return `select id, owner_id as "ownerId", filters from counted_views_after_lock(${quote(orgId)}::uuid)`;
+}
 
 export async function lockAndListCountedViews(tx: Executor, orgId: string): Promise<CountedViewRow[]> {
   return rowsOf<CountedViewRow>(

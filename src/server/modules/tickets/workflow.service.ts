@@ -4,7 +4,13 @@ import { AppError } from '../../platform/http/app-error.js';
 import { type Actor, directory, hasPermission } from '../identity/index.js';
 import { applyChange, assignment, type PlannedChange, planAssignment, planStatus } from './ticket-changes.js';
 import type { TicketStatus } from './ticket-status.js';
-import { recordTicketChanges, type TicketsContext, viewerOf, visibleTicket } from './tickets.context.js';
+import {
+  changingTickets,
+  recordTicketChanges,
+  type TicketsContext,
+  viewerOf,
+  visibleTicket,
+} from './tickets.context.js';
 import { isAgent, needsReassign, requirePermission, type Viewer } from './tickets.policy.js';
 import * as repo from './tickets.repository.js';
 import type { AssignBody, CollisionGuard } from './tickets.schema.js';
@@ -115,11 +121,15 @@ export class WorkflowService {
     ticketId: string,
     plan: (tx: Executor, viewer: Viewer, ticket: repo.TicketRow) => Promise<PlannedChange>,
   ) {
-    return this.context.database.withOrg(actor.orgId, async (tx) => {
-      const viewer = await viewerOf(this.context, tx, actor);
-      const ticket = await visibleTicket(tx, viewer, ticketId, { lock: true });
-      const updated = await applyChange(tx, this.context, actor, ticket, await plan(tx, viewer, ticket));
-      return this.tickets.detail(tx, viewer, updated);
-    });
+    return this.context.database.withOrg(
+      actor.orgId,
+      async (tx) => {
+        const viewer = await viewerOf(this.context, tx, actor);
+        const ticket = await visibleTicket(tx, viewer, ticketId, { lock: true });
+        const updated = await applyChange(tx, this.context, actor, ticket, await plan(tx, viewer, ticket));
+        return this.tickets.detail(tx, viewer, updated);
+      },
+      changingTickets(this.context, actor.orgId),
+    );
   }
 }

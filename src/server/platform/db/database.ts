@@ -48,6 +48,17 @@ export interface BatchStatement<T> {
   read(rows: Record<string, unknown>[]): T;
 }
 
+/**
+ * A statement a transaction runs first, in the round trip of its BEGIN (`Database.withOrg`'s
+ * `ahead`): a single SQL statement with quoted literals, whose rows `took` hands to the code
+ * that needs them (keyed by the transaction's executor), so that code saves a round trip of
+ * its own. For reads and locks every change of a kind takes anyway.
+ */
+export interface AheadStatement {
+  readonly text: string;
+  took(tx: Executor, rows: Record<string, unknown>[]): void;
+}
+
 export type BatchResults<S extends readonly BatchStatement<unknown>[]> = {
   -readonly [K in keyof S]: S[K] extends BatchStatement<infer T> ? T : never;
 };
@@ -156,13 +167,15 @@ export class Database {
    *
    * `asyncCommit` commits without waiting for the log flush (`synchronous_commit = off`):
    * only for writes whose loss in a crash is harmless or covered by a later synchronous commit.
+   * `ahead` statements run right after the settings, in the same round trip (see
+   * `AheadStatement`).
    */
   async withOrg<T>(
     orgId: string,
     work: (tx: Executor) => Promise<T>,
-    options: { asyncCommit?: boolean } = {},
+    options: { asyncCommit?: boolean; ahead?: readonly AheadStatement[] } = {},
   ): Promise<T> {
-    return this.inTransaction(orgSettings(orgId, options), work);
+    return this.inTransaction(orgSettings(orgId, options), work, options.ahead);
   }
 
   /**
@@ -206,18 +219,29 @@ export class Database {
   }
 
   /**
-   * One transaction. On PostgreSQL, BEGIN and the transaction's settings travel in one round
-   * trip (a simple-protocol batch): requests run a handful of statements each, so a round trip
-   * saved is a large share of one.
+   * One transaction. On PostgreSQL, BEGIN, the transaction's settings and its `ahead`
+   * statements travel in one round trip (a simple-protocol batch): requests run a handful of
+   * statements each, so a round trip saved is a large share of one.
    */
-  private async inTransaction<T>(settings: string[], work: (tx: Executor) => Promise<T>): Promise<T> {
-    const prelude = settings.length > 0 ? `begin; select ${settings.join(', ')}` : 'begin';
+  private async inTransaction<T>(
+    settings: string[],
+    work: (tx: Executor) => Promise<T>,
+    ahead: readonly AheadStatement[] = [],
+  ): Promise<T> {
+    const prelude = [
+      'begin',
+      ...(settings.length > 0 ? [`select ${settings.join(', ')}`] : []),
+      ...ahead.map((statement) => statement.text),
+    ].join('; ');
     if (!this.pool) {
       let transaction: object | undefined;
       const result = await this.db.transaction(async (tx) => {
         transaction = tx;
+        const executor = tx as unknown as Executor;
         if (settings.length > 0) await tx.execute(sql.raw(`select ${settings.join(', ')}`));
-        return work(tx as unknown as Executor);
+        for (const statement of ahead)
+          statement.took(executor, rowsOf(await tx.execute(sql.raw(statement.text))));
+        return work(executor);
       });
       if (transaction && outboxWritten.has(transaction)) this.notifyCommit();
       if (transaction) runAfterCommit(transaction);
@@ -231,7 +255,11 @@ export class Database {
     let broken: Error | undefined;
     let result: T;
     try {
-      await client.query(prelude);
+      const began = (await client.query(prelude)) as unknown as pg.QueryResult | pg.QueryResult[];
+      if (ahead.length > 0) {
+        const results = (began as pg.QueryResult[]).slice(-ahead.length);
+        for (const [index, statement] of ahead.entries()) statement.took(tx, results[index]!.rows);
+      }
       result = await work(tx);
       await client.query('commit');
     } catch (error) {
