@@ -152,7 +152,7 @@ export class InboundMailService {
       messageId,
       ...candidates.map((candidate) => candidate.id),
     ]);
-    const ahead = [
+    const reads = [
       rowsStatement<repo.KnownMessageId>(lookUp),
       senderStatement(orgId, senderAddress),
     ] as const;
@@ -166,14 +166,14 @@ export class InboundMailService {
       ? await database.withOrgBatch(
           orgId,
           [
-            ...ahead,
+            ...reads,
             this.context.tickets.tickets.numbersStatement(orgId, 1, {
               unless: repo.knownMessageIdCondition(orgId, messageId),
             }),
           ],
           { asyncCommit: true },
         )
-      : [...(await database.withOrgBatch(orgId, ahead)), []];
+      : [...(await database.withOrgBatch(orgId, reads)), []];
     const first = known.find((row) => row.messageId === messageId);
     if (first?.source === 'received') return duplicateOf(first);
     if (first?.source === 'sent') return ignored(messageId, 'our own outgoing mail');

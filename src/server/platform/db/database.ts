@@ -209,11 +209,13 @@ export class Database {
         throw new Error(`a batch of ${statements.length} statements returned ${results.length - 1} results`);
       rows = results.slice(1).map((result) => result.rows);
     } else {
-      rows = await this.inTransaction(settings, async (tx) => {
-        const all: Record<string, unknown>[][] = [];
-        for (const statement of statements) all.push(rowsOf(await tx.execute(sql.raw(statement.text))));
-        return all;
-      });
+      // The embedded engine runs them as a transaction's ahead statements.
+      rows = [];
+      await this.inTransaction(
+        settings,
+        async () => undefined,
+        statements.map((statement) => ({ text: statement.text, took: (_tx, taken) => rows.push(taken) })),
+      );
     }
     return statements.map((statement, index) => statement.read(rows[index]!)) as BatchResults<S>;
   }
