@@ -20,6 +20,7 @@ import {
   percentile,
   printTable,
   type Runner,
+  readHistogram,
   readMemory,
   readMetric,
   resolveRunner,
@@ -45,19 +46,22 @@ import {
  *      process that does both): N authenticated sockets (socket.io-client over WebSocket,
  *      from this process), of which M are agents of one organisation and the rest of another
  *      that gets no events. RSS of the server before and after they connect, after an idle
- *      pause: RSS per idle socket. Then ticket updates (PATCH title through the API) at R/s
- *      for S seconds; every update is a `ticket:updated` for each of the M sockets. Delivery
+ *      pause: RSS per idle socket. Then ticket updates (PATCH title through the API) at R/s:
+ *      W seconds of warm-up, reported apart, then S measured seconds (the steady state the
+ *      target is about); every update is a `ticket:updated` for each of the M sockets. Delivery
  *      latency = time the socket got the event − time the PATCH was sent (commit, relay,
- *      presenting, fan-out and the client's decoding included);
+ *      presenting, fan-out and the client's decoding included), with its p99 per second and
+ *      the server's own share from its lag histogram;
  *   2. two `RUN_MODE=api` processes and a `RUN_MODE=worker` (the outbox relay) behind one
  *      Redis: M sockets split across both API processes, updates sent to the first. Delivery
  *      latency on each side (the second is cross-process by construction).
  *
  *   npx tsx bench/realtime.ts [--smoke] [--sockets 5000] [--subscribed 1000] [--rate 100]
- *     [--seconds 30] [--cross-subscribed 1000] [--idle-seconds 5] [--runner tsx|built]
+ *     [--seconds 30] [--warmup-seconds 5] [--cross-subscribed 1000] [--idle-seconds 5] [--runner tsx|built]
  *     [--log-level warn] [--client lean|socket.io] [--workers 1]
  *
  * `--smoke`: 200 sockets, 100 subscribed, 10 updates/s for 10 s, 100 across two processes.
+ * `--warmup-seconds 0` measures from the first update a fresh process takes.
  * The clients run in this process and share the machine's cores with the servers: their CPU
  * is printed next to the server's. `--client lean` (the default) speaks the Socket.IO protocol
  * over a plain WebSocket (bench/lib/lean-socket.ts) at a fraction of socket.io-client's CPU per
@@ -73,6 +77,7 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     'cross-subscribed': { type: 'string' },
     'idle-seconds': { type: 'string', default: '5' },
+    'warmup-seconds': { type: 'string', default: '5' },
     runner: { type: 'string', default: 'tsx' },
     'log-level': { type: 'string', default: 'warn' },
     client: { type: 'string', default: 'lean' },
@@ -96,7 +101,10 @@ const settings = {
   seconds: option('seconds', 30, 10),
   crossSubscribed: option('cross-subscribed', 1_000, 100),
   idleSeconds: option('idle-seconds', 5),
+  warmupSeconds: Number(values['warmup-seconds']),
 };
+if (!(settings.warmupSeconds >= 0) || !Number.isInteger(settings.warmupSeconds))
+  throw new Error(`--warmup-seconds must be a whole number (got ${values['warmup-seconds']})`);
 const clientKind = values.client;
 if (clientKind !== 'lean' && clientKind !== 'socket.io')
   throw new Error(`--client must be lean or socket.io (got ${clientKind})`);
@@ -229,20 +237,40 @@ async function openTickets(baseUrl: string, token: string): Promise<string[]> {
 
 /** Deliveries of every update to every subscribed socket, keyed by the title the update set. */
 class DeliveryLog {
-  private readonly sentAt = new Map<string, number>();
+  private readonly sentAt = new Map<string, { at: number; warm: boolean }>();
+  private firstSentAt: number | undefined;
   readonly latencies: number[] = [];
+  /** Latencies of the warm-up's updates (not measured against the target). */
+  readonly warmLatencies: number[] = [];
+  /** Latencies by the second of the measured window in which their update was sent. */
+  readonly bySecond: number[][] = [];
   received = 0;
 
-  sent(title: string, at: number): void {
-    this.sentAt.set(title, at);
+  sent(title: string, at: number, warm = false): void {
+    if (!warm) this.firstSentAt ??= at;
+    this.sentAt.set(title, { at, warm });
   }
 
   delivered = (title: string, at: number): void => {
     const sent = this.sentAt.get(title);
     if (sent === undefined) return;
+    if (sent.warm) {
+      this.warmLatencies.push(at - sent.at);
+      return;
+    }
     this.received += 1;
-    this.latencies.push(at - sent);
+    this.latencies.push(at - sent.at);
+    const second = Math.floor((sent.at - this.firstSentAt!) / 1000);
+    this.bySecond[second] ??= [];
+    this.bySecond[second].push(at - sent.at);
   };
+
+  /** The p99 of each second's updates, in whole milliseconds. */
+  perSecondP99(): string {
+    return Array.from(this.bySecond, (latencies) =>
+      latencies ? String(Math.round(p99(latencies))) : '–',
+    ).join(' ');
+  }
 }
 
 /** Open-loop updates at `rate`/s for `seconds` through `baseUrl`; returns HTTP latencies. */
@@ -252,8 +280,10 @@ async function sendUpdates(
   tickets: string[],
   logs: DeliveryLog[],
   label: string,
+  seconds = settings.seconds,
+  warm = false,
 ): Promise<{ sent: number; httpMs: number[]; errors: number }> {
-  const total = settings.rate * settings.seconds;
+  const total = settings.rate * seconds;
   const interval = 1000 / settings.rate;
   const started = performance.now();
   const httpMs: number[] = [];
@@ -265,7 +295,7 @@ async function sendUpdates(
     if (wait > 0) await sleep(wait);
     const title = `${label} update ${sequence}`;
     const at = performance.now();
-    for (const log of logs) log.sent(title, at);
+    for (const log of logs) log.sent(title, at, warm);
     inFlight.push(
       callApi(baseUrl, 'PATCH', `/api/v1/tickets/${tickets[sequence % tickets.length]}`, {
         token,
@@ -284,6 +314,21 @@ async function sendUpdates(
   }
   await Promise.all(inFlight);
   return { sent: total, httpMs: httpMs.sort((a, b) => a - b), errors };
+}
+
+/**
+ * `--warmup-seconds` of updates at the measured rate, before the measured window: the first
+ * seconds of load on a fresh process (connections opened, code compiled and optimised) are
+ * reported apart from the steady state the target is about. Then a second to drain.
+ */
+async function warmUp(baseUrl: string, token: string, tickets: string[], logs: DeliveryLog[]): Promise<void> {
+  if (settings.warmupSeconds === 0) return;
+  const warm = await sendUpdates(baseUrl, token, tickets, logs, 'warm-up', settings.warmupSeconds, true);
+  await sleep(1_000);
+  console.log(
+    `  warm-up, not measured: ${warm.sent.toLocaleString('en')} updates in ${settings.warmupSeconds} s, PATCH ${describeLatencies(warm.httpMs)}; ` +
+      `deliveries ${logs.map((log) => describeLatencies(log.warmLatencies)).join(' / ')}`,
+  );
 }
 
 async function waitForDeliveries(logs: Array<{ log: DeliveryLog; expected: number }>): Promise<void> {
@@ -317,6 +362,44 @@ async function fanoutPasses(baseUrl: string): Promise<string> {
     `fan-out: ${passes.toLocaleString('en')} passes, ${(events / passes).toFixed(1)} events and ` +
     `${Math.round(writes / passes).toLocaleString('en')} sockets per pass`
   );
+}
+
+const LAG_METRIC = 'switchboard_realtime_fanout_lag_seconds';
+
+/** The lag histogram's buckets of a server now, to subtract from a later reading. */
+function lagBuckets(baseUrl: string) {
+  return readHistogram(baseUrl, LAG_METRIC);
+}
+
+/**
+ * The server's own share of the latency over a measured window, from the difference of two
+ * readings of its lag histogram (event recorded in PostgreSQL → written to the sockets).
+ */
+async function describeServerLag(
+  baseUrl: string,
+  before: Array<{ le: number; count: number }>,
+): Promise<string> {
+  const after = await lagBuckets(baseUrl);
+  const counts = after.map((bucket, index) => ({
+    le: bucket.le,
+    count: bucket.count - (before[index]?.count ?? 0),
+  }));
+  const total = counts.at(-1)?.count ?? 0;
+  if (total === 0) return 'server lag: no events';
+  const within = (le: number) => counts.find((bucket) => bucket.le === le)?.count ?? 0;
+  const p99 = counts.find((bucket) => bucket.count >= total * 0.99)?.le ?? Number.POSITIVE_INFINITY;
+  return (
+    `server lag (event recorded → written to its sockets, /metrics): ` +
+    `${((within(0.05) / total) * 100).toFixed(1)} % within 50 ms, ${((within(0.1) / total) * 100).toFixed(1)} % within 100 ms, ` +
+    `p99 ≤ ${Number.isFinite(p99) ? `${p99 * 1000} ms` : 'beyond the last bucket'} (${total.toLocaleString('en')} events)`
+  );
+}
+
+/** How the measured window began, for the summary. */
+function warmNote(): string {
+  return settings.warmupSeconds > 0
+    ? ` after ${settings.warmupSeconds} s of warm-up`
+    : ', from a cold process';
 }
 
 /** A verdict of a run below the target's size (`--smoke`) says so. */
@@ -391,6 +474,8 @@ async function measureOneProcess(
       `(peak ${formatMb(after.peakRssMb)}): ${perSocketKb.toFixed(1)} KB per idle socket`,
   );
 
+  await warmUp(server.baseUrl, subscribed.agentTokens[0]!, tickets, [log]);
+  const lagBefore = await lagBuckets(server.baseUrl);
   const cpuBefore = {
     server: cpuSeconds(server.pid),
     workers: workersCpu(),
@@ -409,6 +494,8 @@ async function measureOneProcess(
   console.log(
     `  deliveries ${log.received.toLocaleString('en')} of ${expected.toLocaleString('en')} expected; latency ${describeLatencies(log.latencies)}`,
   );
+  console.log(`  p99 of each second's updates (ms): ${log.perSecondP99()}`);
+  console.log(`  ${await describeServerLag(server.baseUrl, lagBefore)}`);
   console.log(
     `  CPU over ${elapsed.toFixed(1)} s: server ${Math.round(((cpuSeconds(server.pid) - cpuBefore.server) / elapsed) * 100)} % of one core, ` +
       (workers.length > 0
@@ -431,7 +518,7 @@ async function measureOneProcess(
     {
       figure: `delivery p99, ${settings.rate} updates/s to ${settings.subscribed.toLocaleString('en')} sockets`,
       target: `≤ ${TARGET.fanoutP99Ms} ms`,
-      measured: `${formatLatency(fanoutP99)} (${log.received.toLocaleString('en')}/${expected.toLocaleString('en')} delivered)`,
+      measured: `${formatLatency(fanoutP99)} (${log.received.toLocaleString('en')}/${expected.toLocaleString('en')} delivered${warmNote()})`,
       verdict: sized(
         verdict(fanoutP99 <= TARGET.fanoutP99Ms && log.received === expected),
         settings.subscribed,
@@ -473,6 +560,8 @@ async function measureTwoProcesses(
   );
   const sockets = [...socketsA.sockets, ...socketsB.sockets];
   cleanup.defer('close the sockets of phase 2', () => closeAll(sockets));
+  await warmUp(a.baseUrl, desk.agentTokens[0]!, tickets, [onA, onB]);
+  const lagBefore = await Promise.all([lagBuckets(a.baseUrl), lagBuckets(b.baseUrl)]);
   const sent = await sendUpdates(a.baseUrl, desk.agentTokens[0]!, tickets, [onA, onB], 'two');
   const updates = sent.sent - sent.errors;
   await waitForDeliveries([
@@ -488,6 +577,9 @@ async function measureTwoProcesses(
   console.log(
     `  sockets on the other process: ${onB.received.toLocaleString('en')} deliveries, ${describeLatencies(onB.latencies)}`,
   );
+  console.log(`  p99 of each second's updates on the other process (ms): ${onB.perSecondP99()}`);
+  console.log(`  process that took the updates: ${await describeServerLag(a.baseUrl, lagBefore[0])}`);
+  console.log(`  the other process: ${await describeServerLag(b.baseUrl, lagBefore[1])}`);
   closeAll(sockets);
   for (const [server, name] of [
     [a, 'API process A'],
@@ -501,7 +593,7 @@ async function measureTwoProcesses(
     {
       figure: 'cross-process delivery p99 (two API processes, Redis)',
       target: `≤ ${TARGET.crossP99Ms} ms`,
-      measured: `${formatLatency(crossP99)} (${onB.received.toLocaleString('en')}/${expected.toLocaleString('en')} delivered)`,
+      measured: `${formatLatency(crossP99)} (${onB.received.toLocaleString('en')}/${expected.toLocaleString('en')} delivered${warmNote()})`,
       verdict: sized(
         verdict(crossP99 <= TARGET.crossP99Ms && onB.received === expected),
         settings.crossSubscribed,

@@ -179,6 +179,23 @@ export async function readMetric(baseUrl: string, name: string): Promise<number 
   return line === undefined ? undefined : Number(line.split(' ')[1]);
 }
 
+/** A Prometheus histogram's cumulative bucket counts (`le` in the metric's unit, the last +Inf). */
+export async function readHistogram(
+  baseUrl: string,
+  name: string,
+): Promise<Array<{ le: number; count: number }>> {
+  const response = await fetch(`${baseUrl}/metrics`);
+  if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
+  const prefix = `${name}_bucket{le="`;
+  return (await response.text())
+    .split('\n')
+    .filter((line) => line.startsWith(prefix))
+    .map((line) => {
+      const le = line.slice(prefix.length, line.indexOf('"', prefix.length));
+      return { le: le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le), count: Number(line.split(' ')[1]) };
+    });
+}
+
 /** A random SEED_ADMIN_PASSWORD (the server wants at least 12 characters). */
 export function benchPassword(): string {
   return `bench-${randomBytes(12).toString('base64url')}`;

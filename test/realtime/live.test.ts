@@ -118,6 +118,22 @@ describe('ticket events on sockets', () => {
     });
   });
 
+  it('records how long each event written to sockets took from its transaction', async () => {
+    const metric = async (pattern: RegExp) =>
+      Number(pattern.exec((await server.app.inject({ method: 'GET', url: '/metrics' })).body)?.[1] ?? 0);
+    const count = /switchboard_realtime_fanout_lag_seconds_count (\d+)/;
+    const within10s = /switchboard_realtime_fanout_lag_seconds_bucket\{le="10"\} (\d+)/;
+    const agent = await client(world.agent);
+    const before = await metric(count);
+    const ticket = await openTicket(server.app, world.requester, { title: 'Printer jams on tray 2' });
+    // Observed right after the pass's writes, before the client can have the event.
+    await agent.next('ticket:new', about(ticket.id));
+    const after = await metric(count);
+    expect(after).toBeGreaterThan(before);
+    // Loopback without load: every event well inside the last finite bucket.
+    expect(await metric(within10s)).toBe(after);
+  });
+
   it('does not send events of another organisation', async () => {
     const other = await ticketWorld(server.app);
     const stranger = await client(other.admin);

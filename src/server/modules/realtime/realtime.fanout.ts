@@ -143,6 +143,10 @@ export class TicketFanout {
         if (view) this.send(delivery, view);
       }
     });
+    const writtenAt = Date.now();
+    for (const { envelope, agents, requesters } of deliveries)
+      if (agents.length + requesters.length > 0)
+        this.deps.metrics.lag.observe(Math.max(0, writtenAt - Date.parse(envelope.createdAt)) / 1000);
   }
 
   /** The agent and requester views of an organisation's events, or undefined when they failed for good. */

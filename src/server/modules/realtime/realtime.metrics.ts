@@ -13,6 +13,13 @@ export interface RealtimeMetrics {
   batchEvents: client.Histogram;
   /** Sockets written to per fan-out pass. */
   batchSockets: client.Histogram;
+  /**
+   * Per ticket event, seconds from its recording (the outbox row's `created_at`, taken by
+   * PostgreSQL at the start of the writing transaction) to its fan-out pass's writes: the
+   * commit, the relay, the pub/sub hop, the wait for a pass and presenting. Clocks of the
+   * database and API hosts are compared, so skew between them shows here.
+   */
+  lag: client.Histogram;
 }
 
 export function createRealtimeMetrics(metrics: Metrics, connections: () => number): RealtimeMetrics {
@@ -54,6 +61,12 @@ export function createRealtimeMetrics(metrics: Metrics, connections: () => numbe
       name: 'switchboard_realtime_fanout_batch_sockets',
       help: 'Local sockets written to per fan-out pass',
       buckets: [1, 10, 100, 1_000, 5_000, 20_000],
+      registers,
+    }),
+    lag: new client.Histogram({
+      name: 'switchboard_realtime_fanout_lag_seconds',
+      help: 'Seconds from a ticket event being recorded to its fan-out pass writing it to sockets',
+      buckets: [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
   };
