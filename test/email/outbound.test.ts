@@ -128,6 +128,7 @@ describe('outbound mail', () => {
     });
     expect(delivery).toMatchObject({ kind: 'ack', attempts: 5 });
     expect(delivery!.smtpResponse).toMatch(/^550/);
+    expect(delivery!.smtpResponse).toContain("Recipient's mailbox unavailable");
     expect(delivery!.lastError).toContain('550');
     const deadLetters = await until(async () => {
       const response = await api('GET', '/admin/jobs/dead-letters', world.admin);

@@ -21,7 +21,10 @@ export class CapturingSmtp {
         : callback(new Error('bad credentials')),
     onRcptTo: (address, _session, callback) => {
       if (!this.refused.has(address.address.toLowerCase())) return callback();
-      const error = Object.assign(new Error('5.1.1 Mailbox unavailable'), { responseCode: 550 });
+      // The answer carries quotes, as real ones do, so recording it must keep them intact.
+      const error = Object.assign(new Error(`5.1.1 <${address.address}>: Recipient's mailbox unavailable`), {
+        responseCode: 550,
+      });
       return callback(error);
     },
     onData: (stream, session, callback) => {

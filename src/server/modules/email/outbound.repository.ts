@@ -57,16 +57,31 @@ export function deliveryToSendStatement(orgId: string, id: string): string {
   return `select ${sendColumns} from email_deliveries where org_id = ${quote(orgId)} and id = ${quote(id)}`;
 }
 
-export async function updateDelivery(
-  tx: Executor,
-  orgId: string,
-  id: string,
-  values: Partial<DeliveryInsert>,
-): Promise<void> {
-  await tx
-    .update(emailDeliveries)
-    .set(values)
-    .where(and(eq(emailDeliveries.orgId, orgId), eq(emailDeliveries.id, id)));
+/** What a send attempt records of a delivery: its outcome and the server's answer. */
+export interface DeliveryOutcome {
+  attempts: number;
+  smtpResponse: string | null;
+  lastError: string | null;
+  /** Left as it is when absent (a failed attempt that will be retried stays `queued`). */
+  status?: 'sent' | 'failed';
+  sentAt?: Date;
+}
+
+/**
+ * The statement that records a send attempt, for `Database.withOrgStatement`: one round trip
+ * where a transaction takes three, on the path of every outbound mail.
+ */
+export function deliveryOutcomeStatement(orgId: string, id: string, outcome: DeliveryOutcome): string {
+  const columns = getTableColumns(emailDeliveries);
+  const literal = (value: string | null) => (value === null ? 'null' : quote(value));
+  const assignments = [
+    `"${columns.attempts.name}" = ${Math.trunc(outcome.attempts)}`,
+    `"${columns.smtpResponse.name}" = ${literal(outcome.smtpResponse)}`,
+    `"${columns.lastError.name}" = ${literal(outcome.lastError)}`,
+    ...(outcome.status ? [`"${columns.status.name}" = ${quote(outcome.status)}`] : []),
+    ...(outcome.sentAt ? [`"${columns.sentAt.name}" = ${quote(outcome.sentAt.toISOString())}`] : []),
+  ];
+  return `update email_deliveries set ${assignments.join(', ')} where org_id = ${quote(orgId)} and id = ${quote(id)}`;
 }
 
 export function listDeliveries(tx: Executor, orgId: string, ticketId: string) {

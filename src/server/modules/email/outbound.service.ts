@@ -173,8 +173,9 @@ export class OutboundMailService {
           'Auto-Submitted': 'auto-generated',
         },
       });
-      await database.withOrg(orgId, (tx) =>
-        repo.updateDelivery(tx, orgId, deliveryId, {
+      await database.withOrgStatement(
+        orgId,
+        repo.deliveryOutcomeStatement(orgId, deliveryId, {
           status: 'sent',
           attempts: attempt.number,
           smtpResponse: sent.response,
@@ -184,8 +185,9 @@ export class OutboundMailService {
       );
     } catch (error) {
       const smtp = error as { message?: string; response?: string };
-      await database.withOrg(orgId, (tx) =>
-        repo.updateDelivery(tx, orgId, deliveryId, {
+      await database.withOrgStatement(
+        orgId,
+        repo.deliveryOutcomeStatement(orgId, deliveryId, {
           attempts: attempt.number,
           lastError: smtp.message ?? String(error),
           smtpResponse: smtp.response ?? null,
