@@ -235,15 +235,56 @@ async function openTickets(baseUrl: string, token: string): Promise<string[]> {
   );
 }
 
+/**
+ * Latencies in typed arrays that grow by doubling: a million deliveries are a million numbers,
+ * and the clients share the cores with the servers they measure, so the log should not make
+ * their garbage collector pause more than it must.
+ */
+class Latencies {
+  private values = new Float64Array(1024);
+  private seconds = new Uint16Array(1024);
+  count = 0;
+
+  add(latency: number, second: number): void {
+    if (this.count === this.values.length) {
+      const values = new Float64Array(this.values.length * 2);
+      values.set(this.values);
+      this.values = values;
+      const seconds = new Uint16Array(this.seconds.length * 2);
+      seconds.set(this.seconds);
+      this.seconds = seconds;
+    }
+    this.values[this.count] = latency;
+    this.seconds[this.count] = second;
+    this.count += 1;
+  }
+
+  /** The latencies, sorted ascending (a copy). */
+  sorted(): Float64Array {
+    return this.values.slice(0, this.count).sort();
+  }
+
+  /** The p99 of each second's latencies, in whole milliseconds. */
+  perSecondP99(): string {
+    const bySecond: number[][] = [];
+    for (let index = 0; index < this.count; index += 1) {
+      const second = this.seconds[index]!;
+      bySecond[second] ??= [];
+      bySecond[second].push(this.values[index]!);
+    }
+    return Array.from(bySecond, (latencies) =>
+      latencies ? String(Math.round(percentile(Float64Array.from(latencies).sort(), 99))) : '–',
+    ).join(' ');
+  }
+}
+
 /** Deliveries of every update to every subscribed socket, keyed by the title the update set. */
 class DeliveryLog {
   private readonly sentAt = new Map<string, { at: number; warm: boolean }>();
   private firstSentAt: number | undefined;
-  readonly latencies: number[] = [];
+  readonly latencies = new Latencies();
   /** Latencies of the warm-up's updates (not measured against the target). */
-  readonly warmLatencies: number[] = [];
-  /** Latencies by the second of the measured window in which their update was sent. */
-  readonly bySecond: number[][] = [];
+  readonly warmLatencies = new Latencies();
   received = 0;
 
   sent(title: string, at: number, warm = false): void {
@@ -255,22 +296,12 @@ class DeliveryLog {
     const sent = this.sentAt.get(title);
     if (sent === undefined) return;
     if (sent.warm) {
-      this.warmLatencies.push(at - sent.at);
+      this.warmLatencies.add(at - sent.at, 0);
       return;
     }
     this.received += 1;
-    this.latencies.push(at - sent.at);
-    const second = Math.floor((sent.at - this.firstSentAt!) / 1000);
-    this.bySecond[second] ??= [];
-    this.bySecond[second].push(at - sent.at);
+    this.latencies.add(at - sent.at, Math.floor((sent.at - this.firstSentAt!) / 1000));
   };
-
-  /** The p99 of each second's updates, in whole milliseconds. */
-  perSecondP99(): string {
-    return Array.from(this.bySecond, (latencies) =>
-      latencies ? String(Math.round(p99(latencies))) : '–',
-    ).join(' ');
-  }
 }
 
 /** Open-loop updates at `rate`/s for `seconds` through `baseUrl`; returns HTTP latencies. */
@@ -337,19 +368,15 @@ async function waitForDeliveries(logs: Array<{ log: DeliveryLog; expected: numbe
     await sleep(100);
 }
 
-function describeLatencies(latencies: number[]): string {
-  if (latencies.length === 0) return 'none delivered';
-  const sorted = [...latencies].sort((a, b) => a - b);
+function describeLatencies(latencies: Latencies | number[]): string {
+  const sorted = Array.isArray(latencies) ? Float64Array.from(latencies).sort() : latencies.sorted();
+  if (sorted.length === 0) return 'none delivered';
   return `p50 ${formatLatency(percentile(sorted, 50))}, p95 ${formatLatency(percentile(sorted, 95))}, p99 ${formatLatency(percentile(sorted, 99))}, max ${formatLatency(sorted.at(-1)!)}`;
 }
 
-function p99(latencies: number[]): number {
-  return latencies.length === 0
-    ? Number.POSITIVE_INFINITY
-    : percentile(
-        [...latencies].sort((a, b) => a - b),
-        99,
-      );
+function p99(latencies: Latencies): number {
+  const sorted = latencies.sorted();
+  return sorted.length === 0 ? Number.POSITIVE_INFINITY : percentile(sorted, 99);
 }
 
 /** Fan-out passes of a server so far, from its /metrics (each socket gets one write per pass). */
@@ -494,7 +521,7 @@ async function measureOneProcess(
   console.log(
     `  deliveries ${log.received.toLocaleString('en')} of ${expected.toLocaleString('en')} expected; latency ${describeLatencies(log.latencies)}`,
   );
-  console.log(`  p99 of each second's updates (ms): ${log.perSecondP99()}`);
+  console.log(`  p99 of each second's updates (ms): ${log.latencies.perSecondP99()}`);
   console.log(`  ${await describeServerLag(server.baseUrl, lagBefore)}`);
   console.log(
     `  CPU over ${elapsed.toFixed(1)} s: server ${Math.round(((cpuSeconds(server.pid) - cpuBefore.server) / elapsed) * 100)} % of one core, ` +
@@ -577,7 +604,7 @@ async function measureTwoProcesses(
   console.log(
     `  sockets on the other process: ${onB.received.toLocaleString('en')} deliveries, ${describeLatencies(onB.latencies)}`,
   );
-  console.log(`  p99 of each second's updates on the other process (ms): ${onB.perSecondP99()}`);
+  console.log(`  p99 of each second's updates on the other process (ms): ${onB.latencies.perSecondP99()}`);
   console.log(`  process that took the updates: ${await describeServerLag(a.baseUrl, lagBefore[0])}`);
   console.log(`  the other process: ${await describeServerLag(b.baseUrl, lagBefore[1])}`);
   closeAll(sockets);

@@ -15,7 +15,7 @@ export function spread(values: number[]): Spread {
 }
 
 /** The nearest-rank `p`th percentile of ascending `sorted` values. */
-export function percentile(sorted: readonly number[], p: number): number {
+export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) throw new Error('percentile of no values');
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
