@@ -91,25 +91,24 @@ export async function deleteView(tx: Executor, orgId: string, viewId: string): P
 }
 
 /** Every view of the organisation, with what counting needs. */
+export type CountedViewRow = { id: string; ownerId: string | null; filters: unknown };
+
+/** The select of `counted_views_after_lock`, whose one argument is the organisation's id. */
+const COUNTED_VIEWS_AFTER_LOCK = 'select id, owner_id as "ownerId", filters from counted_views_after_lock';
+
+/** `lockAndListCountedViews` as a statement with literals, to run in a transaction's BEGIN round trip. */
+export function lockAndListCountedViewsStatement(orgId: string): string {
+  return `${COUNTED_VIEWS_AFTER_LOCK}(${quote(orgId)}::uuid)`;
+}
+
 /**
  * Takes the organisation's view lock shared (every ticket change does, held to commit;
  * holders never wait for each other, only while a view is being saved) and then reads the
  * views, in one round trip: `counted_views_after_lock` (migration 0004) reads with a
  * snapshot taken after the lock was granted, so views saved meanwhile are seen.
  */
-export type CountedViewRow = { id: string; ownerId: string | null; filters: unknown };
-
-/** `lockAndListCountedViews` as a statement with literals, to run in a transaction's BEGIN round trip. */
-export function lockAndListCountedViewsStatement(orgId: string): string {
-  return `select id, owner_id as "ownerId", filters from counted_views_after_lock(${quote(orgId)}::uuid)`;
-}
-
 export async function lockAndListCountedViews(tx: Executor, orgId: string): Promise<CountedViewRow[]> {
-  return rowsOf<CountedViewRow>(
-    await tx.execute(
-      sql`select id, owner_id as "ownerId", filters from counted_views_after_lock(${orgId}::uuid)`,
-    ),
-  );
+  return rowsOf<CountedViewRow>(await tx.execute(sql`${sql.raw(COUNTED_VIEWS_AFTER_LOCK)}(${orgId}::uuid)`));
 }
 
 /**
