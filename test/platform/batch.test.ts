@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { senderStatement } from '../../src/server/modules/identity/index.js';
-import { type Executor, quote, rowsStatement } from '../../src/server/platform/db/database.js';
+import { type Executor, rowsStatement } from '../../src/server/platform/db/database.js';
+import { preparedName, quote, statement } from '../../src/server/platform/db/statements.js';
 import { type SignedUp, signupOrg, startTestApp, type TestApp } from '../support/harness.js';
 
 let server: TestApp;
@@ -60,10 +61,10 @@ it('takes ticket numbers in a batch only while its condition does not hold', asy
     },
   );
   const [skipped] = await database.withOrgBatch(orgA.orgId, [
-    tickets.numbersStatement(orgA.orgId, 1, { now, unless: 'true' }),
+    tickets.numbersStatement(orgA.orgId, 1, { now, unless: () => 'true' }),
   ]);
   const [next] = await database.withOrgBatch(orgA.orgId, [
-    tickets.numbersStatement(orgA.orgId, 1, { now, unless: 'false' }),
+    tickets.numbersStatement(orgA.orgId, 1, { now, unless: (param) => `${param('x')}::text = 'y'` }),
   ]);
   expect(taken).toEqual(['TKT-20260304-00001', 'TKT-20260304-00002']);
   expect(skipped).toEqual([]);
@@ -82,11 +83,65 @@ it("hands a transaction's ahead statements' rows to `took`, keyed by the transac
     },
     {
       ahead: [
-        { text: `select current_setting('app.org') as org`, took: (tx, rows) => took.push({ tx, rows }) },
-        { text: 'select email from users order by email', took: (tx, rows) => took.push({ tx, rows }) },
+        {
+          ...statement((param) => `select current_setting(${param('app.org')}) as org`),
+          took: (tx, rows) => took.push({ tx, rows }),
+        },
+        {
+          ...statement(() => 'select email from users order by email'),
+          took: (tx, rows) => took.push({ tx, rows }),
+        },
       ],
     },
   );
   // The settings apply before them: row-level security already hides org B's users.
   expect(seen).toEqual([[{ org: orgA.orgId }], [{ email: orgA.adminEmail }]]);
+});
+
+it('runs each statement as EXECUTE of a statement its connection prepared, with every kind of value intact', async () => {
+  const database = server.platform.database;
+  const awkward = `it's "quoted", back\\slashed, {braced}, comma'd; and unicode: ü 漢字`;
+  const at = new Date('2026-05-06T07:08:09.123Z');
+  const typed = statement(
+    (param) =>
+      `select ${param(awkward)}::text as text, ${param(null)}::text as none, ${param(42.5)}::numeric as number,
+        ${param(true)}::boolean as flag, ${param(at)}::timestamptz as at,
+        ${param(['a', awkward, '', 'NULL'])}::text[] as list,
+        (select count(*)::int from pg_prepared_statements where name = ${param('')} || ${param('sbp_')}) as unused`,
+  );
+  // The statement reads the connection's prepared statements: its own name is among them.
+  const own = statement(() => 'select name from pg_prepared_statements');
+  const [[row], names] = await database.withOrgBatch(orgA.orgId, [
+    rowsStatement<Record<string, unknown>>(typed),
+    rowsStatement<{ name: string }>(own),
+  ]);
+  expect(row).toMatchObject({ text: awkward, none: null, flag: true, list: ['a', awkward, '', 'NULL'] });
+  expect(Number(row!.number)).toBe(42.5);
+  expect(new Date(row!.at as string).toISOString()).toBe(at.toISOString());
+  expect(names.map((entry) => entry.name)).toEqual(
+    expect.arrayContaining([preparedName(typed.text), preparedName(own.text)]),
+  );
+  // Again, on whichever connection: the same text is the same prepared statement.
+  const [again] = await database.withOrgBatch(orgA.orgId, [rowsStatement<{ text: string }>(typed)]);
+  expect(again[0]?.text).toBe(awkward);
+});
+
+it('surfaces a statement that cannot be prepared, and the next batch still runs', async () => {
+  const database = server.platform.database;
+  // Prepared before the failing one (PREPARE is not rolled back): it must still run afterwards.
+  const fresh = statement((param) => `select ${param(1)}::int as one`);
+  const failed = await database
+    .withOrgBatch(orgA.orgId, [
+      rowsStatement(fresh),
+      rowsStatement(statement(() => 'select no_such_column from users')),
+    ])
+    .then(
+      () => undefined,
+      (error: Error) => error,
+    );
+  expect(`${failed?.message} ${(failed?.cause as Error | undefined)?.message}`).toMatch(/no_such_column/);
+  for (let round = 0; round < 3; round += 1) {
+    const [rows] = await database.withOrgBatch(orgA.orgId, [rowsStatement<{ one: number }>(fresh)]);
+    expect(rows).toEqual([{ one: 1 }]);
+  }
 });

@@ -1,5 +1,6 @@
 import { and, desc, eq, getTableColumns, inArray, isNull, sql } from 'drizzle-orm';
-import { type Executor, quote } from '../../platform/db/database.js';
+import type { Executor } from '../../platform/db/database.js';
+import { type Condition, type Statement, statement } from '../../platform/db/statements.js';
 import { emailMessages, emailQuarantine, mailboxes } from './email.table.js';
 import type { MailboxRow } from './mailboxes.repository.js';
 
@@ -91,17 +92,19 @@ export type KnownMessageId =
  * mail is a duplicate or our own, and which tickets its In-Reply-To and References name, in
  * one round trip before anything is written. Sent mail lives in `email_deliveries` (rendered
  * there once), received mail in `email_messages`. Row-level security applies as in any tenant
- * transaction; the ids are quoted literals.
+ * transaction.
  */
-export function knownMessageIdsStatement(orgId: string, messageIds: readonly string[]): string {
-  const ids = [...new Set(messageIds)].map(quote).join(', ');
-  const org = quote(orgId);
-  return `select 'received' as "source", message_id as "messageId", ticket_id as "ticketId",
+export function knownMessageIdsStatement(orgId: string, messageIds: readonly string[]): Statement {
+  return statement((param) => {
+    const org = param(orgId);
+    const ids = param([...new Set(messageIds)]);
+    return `select 'received' as "source", message_id as "messageId", ticket_id as "ticketId",
       ticket_message_id as "ticketMessageId", decision, direction
-    from email_messages where org_id = ${org} and message_id in (${ids})
+    from email_messages where org_id = ${org}::uuid and message_id = any(${ids}::text[])
     union all
     select 'sent', message_id, ticket_id, null, null, null
-    from email_deliveries where org_id = ${org} and message_id in (${ids})`;
+    from email_deliveries where org_id = ${org}::uuid and message_id = any(${ids}::text[])`;
+  });
 }
 
 /**
@@ -109,11 +112,13 @@ export function knownMessageIdsStatement(orgId: string, messageIds: readonly str
  * or sent (as `knownMessageIdsStatement` finds it): a batch that reads ahead of a new ticket
  * takes its number only for a mail not known yet (`TicketsService.numbersStatement`).
  */
-export function knownMessageIdCondition(orgId: string, messageId: string): string {
-  const org = quote(orgId);
-  const id = quote(messageId);
-  return `exists (select 1 from email_messages where org_id = ${org} and message_id = ${id})
-    or exists (select 1 from email_deliveries where org_id = ${org} and message_id = ${id})`;
+export function knownMessageIdCondition(orgId: string, messageId: string): Condition {
+  return (param) => {
+    const org = param(orgId);
+    const id = param(messageId);
+    return `exists (select 1 from email_messages where org_id = ${org}::uuid and message_id = ${id}::text)
+    or exists (select 1 from email_deliveries where org_id = ${org}::uuid and message_id = ${id}::text)`;
+  };
 }
 
 /**

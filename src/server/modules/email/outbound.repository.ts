@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, getTableColumns, inArray, ne, sql } from 'drizzle-orm';
 import { unionAll } from 'drizzle-orm/pg-core';
-import { type Executor, quote } from '../../platform/db/database.js';
+import type { Executor } from '../../platform/db/database.js';
+import { type Statement, statement } from '../../platform/db/statements.js';
 import { emailDeliveries, emailMessages } from './email.table.js';
 
 export type DeliveryRow = typeof emailDeliveries.$inferSelect;
@@ -53,8 +54,11 @@ const sendColumns = (() => {
  * one round trip where a transaction takes three, on the path of every outbound mail. Its
  * rows are `DeliveryToSend`; row-level security applies as in any tenant transaction.
  */
-export function deliveryToSendStatement(orgId: string, id: string): string {
-  return `select ${sendColumns} from email_deliveries where org_id = ${quote(orgId)} and id = ${quote(id)}`;
+export function deliveryToSendStatement(orgId: string, id: string): Statement {
+  return statement(
+    (param) =>
+      `select ${sendColumns} from email_deliveries where org_id = ${param(orgId)} and id = ${param(id)}`,
+  );
 }
 
 /** What a send attempt records of a delivery: its outcome and the server's answer. */
@@ -71,17 +75,18 @@ export interface DeliveryOutcome {
  * The statement that records a send attempt, for `Database.withOrgStatement`: one round trip
  * where a transaction takes three, on the path of every outbound mail.
  */
-export function deliveryOutcomeStatement(orgId: string, id: string, outcome: DeliveryOutcome): string {
+export function deliveryOutcomeStatement(orgId: string, id: string, outcome: DeliveryOutcome): Statement {
   const columns = getTableColumns(emailDeliveries);
-  const literal = (value: string | null) => (value === null ? 'null' : quote(value));
-  const assignments = [
-    `"${columns.attempts.name}" = ${Math.trunc(outcome.attempts)}`,
-    `"${columns.smtpResponse.name}" = ${literal(outcome.smtpResponse)}`,
-    `"${columns.lastError.name}" = ${literal(outcome.lastError)}`,
-    ...(outcome.status ? [`"${columns.status.name}" = ${quote(outcome.status)}`] : []),
-    ...(outcome.sentAt ? [`"${columns.sentAt.name}" = ${quote(outcome.sentAt.toISOString())}`] : []),
-  ];
-  return `update email_deliveries set ${assignments.join(', ')} where org_id = ${quote(orgId)} and id = ${quote(id)}`;
+  return statement((param) => {
+    const assignments = [
+      `"${columns.attempts.name}" = ${param(Math.trunc(outcome.attempts))}`,
+      `"${columns.smtpResponse.name}" = ${param(outcome.smtpResponse)}`,
+      `"${columns.lastError.name}" = ${param(outcome.lastError)}`,
+      ...(outcome.status ? [`"${columns.status.name}" = ${param(outcome.status)}`] : []),
+      ...(outcome.sentAt ? [`"${columns.sentAt.name}" = ${param(outcome.sentAt)}`] : []),
+    ];
+    return `update email_deliveries set ${assignments.join(', ')} where org_id = ${param(orgId)} and id = ${param(id)}`;
+  });
 }
 
 export function listDeliveries(tx: Executor, orgId: string, ticketId: string) {

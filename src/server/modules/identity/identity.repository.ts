@@ -1,5 +1,6 @@
 import { and, asc, count, eq, ilike, inArray, isNull, notInArray, or, type SQL, sql } from 'drizzle-orm';
-import { type BatchStatement, type Executor, quote } from '../../platform/db/database.js';
+import type { BatchStatement, Executor } from '../../platform/db/database.js';
+import { statement } from '../../platform/db/statements.js';
 import type { Role } from './identity.policy.js';
 import {
   apiTokens,
@@ -115,8 +116,10 @@ export interface KnownUser {
  */
 export function userAtStatement(orgId: string, email: string): BatchStatement<KnownUser | null> {
   return {
-    text: `select id, role, is_active as "isActive" from users
-      where org_id = ${quote(orgId)} and email = ${quote(email)}`,
+    ...statement(
+      (param) => `select id, role, is_active as "isActive" from users
+      where org_id = ${param(orgId)} and email = ${param(email)}`,
+    ),
     read: (rows) => (rows[0] as KnownUser | undefined) ?? null,
   };
 }

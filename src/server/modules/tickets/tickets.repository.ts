@@ -14,8 +14,9 @@ import {
   type SQL,
   sql,
 } from 'drizzle-orm';
-import { type Executor, quote } from '../../platform/db/database.js';
+import type { Executor } from '../../platform/db/database.js';
 import { rowsOf } from '../../platform/db/migrations.js';
+import { type Condition, type Statement, statement } from '../../platform/db/statements.js';
 import type { withOutbox } from '../../platform/events/events.js';
 import { DONE_STATUSES } from './ticket-status.js';
 import type { TimelineEventType } from './tickets.events.js';
@@ -49,12 +50,20 @@ export { ticketColumns };
  * it). Its one row is `{ last_value }`, the last number taken. With `unless` (a condition in
  * SQL) it takes none, and returns no row, when the condition holds.
  */
-export function nextTicketSequenceStatement(orgId: string, day: string, count = 1, unless?: string): string {
+export function nextTicketSequenceStatement(
+  orgId: string,
+  day: string,
+  count = 1,
+  unless?: Condition,
+): Statement {
   if (!Number.isSafeInteger(count) || count < 1) throw new Error(`ticket numbers: bad count ${count}`);
-  return `insert into ticket_number_counters (org_id, day, last_value)
-    select ${quote(orgId)}, ${quote(day)}, ${count}${unless ? ` where not (${unless})` : ''}
-    on conflict (org_id, day) do update set last_value = ticket_number_counters.last_value + ${count}
+  return statement((param) => {
+    const taken = param(count);
+    return `insert into ticket_number_counters (org_id, day, last_value)
+    select ${param(orgId)}::uuid, ${param(day)}::date, ${taken}::int${unless ? ` where not (${unless(param)})` : ''}
+    on conflict (org_id, day) do update set last_value = ticket_number_counters.last_value + ${taken}::int
     returning last_value`;
+  });
 }
 
 export async function insertTicket(tx: Executor, values: TicketInsert): Promise<TicketRow> {

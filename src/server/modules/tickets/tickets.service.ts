@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { Coalescer, type Settled } from '../../platform/coalescer.js';
 import type { BatchStatement, Executor } from '../../platform/db/database.js';
+import type { Condition } from '../../platform/db/statements.js';
 import { AppError } from '../../platform/http/app-error.js';
 import { type Actor, directory } from '../identity/index.js';
 import { applyCustomFields } from './custom-fields.js';
@@ -103,11 +104,11 @@ export class TicketsService {
   numbersStatement(
     orgId: string,
     count: number,
-    options: { now?: Date; unless?: string } = {},
+    options: { now?: Date; unless?: Condition } = {},
   ): BatchStatement<string[]> {
     const day = (options.now ?? new Date()).toISOString().slice(0, 10);
     return {
-      text: repo.nextTicketSequenceStatement(orgId, day, count, options.unless),
+      ...repo.nextTicketSequenceStatement(orgId, day, count, options.unless),
       read: (rows) => {
         if (rows.length === 0) return [];
         const last = Number(rows[0]!.last_value);

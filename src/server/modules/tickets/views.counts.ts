@@ -117,7 +117,7 @@ export class ViewCounts {
    */
   lockAhead(orgId: string): AheadStatement {
     return {
-      text: repo.lockAndListCountedViewsStatement(orgId),
+      ...repo.lockAndListCountedViewsStatement(orgId),
       took: (tx, rows) => this.listed.set(tx, rows as unknown as repo.CountedViewRow[]),
     };
   }

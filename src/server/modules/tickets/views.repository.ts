@@ -1,6 +1,7 @@
 import { and, asc, eq, inArray, or, type SQL, sql } from 'drizzle-orm';
-import { type Executor, quote } from '../../platform/db/database.js';
+import type { Executor } from '../../platform/db/database.js';
 import { rowsOf } from '../../platform/db/migrations.js';
+import { type Statement, statement } from '../../platform/db/statements.js';
 import { savedViewCountDeltas, savedViewCounts, savedViews, tickets } from './tickets.table.js';
 
 /** Queries of saved views and their maintained counts; every function takes the caller's `tx`. */
@@ -96,9 +97,9 @@ export type CountedViewRow = { id: string; ownerId: string | null; filters: unkn
 /** The select of `counted_views_after_lock`, whose one argument is the organisation's id. */
 const COUNTED_VIEWS_AFTER_LOCK = 'select id, owner_id as "ownerId", filters from counted_views_after_lock';
 
-/** `lockAndListCountedViews` as a statement with literals, to run in a transaction's BEGIN round trip. */
-export function lockAndListCountedViewsStatement(orgId: string): string {
-  return `${COUNTED_VIEWS_AFTER_LOCK}(${quote(orgId)}::uuid)`;
+/** `lockAndListCountedViews` as a batch statement, to run in a transaction's BEGIN round trip. */
+export function lockAndListCountedViewsStatement(orgId: string): Statement {
+  return statement((param) => `${COUNTED_VIEWS_AFTER_LOCK}(${param(orgId)}::uuid)`);
 }
 
 /**

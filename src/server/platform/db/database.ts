@@ -7,6 +7,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { rowsOf } from './migrations.js';
 import { StatementCachingClient } from './statement-cache.js';
+import { executeText, PreparedOnConnection, type Statement, statement } from './statements.js';
 
 /**
  * Anything queries can run on: the database itself or an open transaction. Repository
@@ -20,42 +21,31 @@ export const APP_ROLE = 'switchboard_app';
 const outboxWritten = new WeakSet<object>();
 const afterCommitCallbacks = new WeakMap<object, Array<() => void>>();
 
-/** The settings of a tenant transaction (see `Database.withOrg`). */
-function orgSettings(orgId: string, options: { asyncCommit?: boolean }): string[] {
-  const settings = [
-    `set_config('role', '${APP_ROLE}', true)`,
-    `set_config('app.org', ${quote(orgId)}, true)`,
-  ];
-  if (options.asyncCommit) settings.push(`set_config('synchronous_commit', 'off', true)`);
-  return settings;
+/** The settings of a tenant transaction (see `Database.withOrg`), as one statement. */
+function orgSettings(orgId: string, options: { asyncCommit?: boolean }): Statement {
+  return statement(
+    (param) =>
+      `select set_config('role', ${param(APP_ROLE)}, true), set_config('app.org', ${param(orgId)}, true)` +
+      (options.asyncCommit ? `, set_config('synchronous_commit', 'off', true)` : ''),
+  );
 }
 
 /**
- * A SQL string literal (standard_conforming_strings is on in every supported version), for
- * the few statements that travel in a simple-protocol batch, which cannot carry parameters.
- */
-export function quote(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
-}
-
-/**
- * One statement of a batch (`Database.withOrgBatch`): a single SQL statement whose values are
- * quoted literals, and what its rows mean. Modules build their own, so one round trip can
+ * One statement of a batch (`Database.withOrgBatch`): a single parameterised SQL statement
+ * (statements.ts) and what its rows mean. Modules build their own, so one round trip can
  * carry the reads of several modules.
  */
-export interface BatchStatement<T> {
-  readonly text: string;
+export interface BatchStatement<T> extends Statement {
   read(rows: Record<string, unknown>[]): T;
 }
 
 /**
  * A statement a transaction runs first, in the round trip of its BEGIN (`Database.withOrg`'s
- * `ahead`): a single SQL statement with quoted literals, whose rows `took` hands to the code
- * that needs them (keyed by the transaction's executor), so that code saves a round trip of
- * its own. For reads and locks every change of a kind takes anyway.
+ * `ahead`): a single parameterised SQL statement (statements.ts), whose rows `took` hands to
+ * the code that needs them (keyed by the transaction's executor), so that code saves a round
+ * trip of its own. For reads and locks every change of a kind takes anyway.
  */
-export interface AheadStatement {
-  readonly text: string;
+export interface AheadStatement extends Statement {
   took(tx: Executor, rows: Record<string, unknown>[]): void;
 }
 
@@ -63,9 +53,10 @@ export type BatchResults<S extends readonly BatchStatement<unknown>[]> = {
   -readonly [K in keyof S]: S[K] extends BatchStatement<infer T> ? T : never;
 };
 
-/** A batch statement whose result is its rows. */
-export function rowsStatement<T>(text: string): BatchStatement<T[]> {
-  return { text, read: (rows) => rows as T[] };
+/** A batch statement whose result is its rows (a text without parameters, or a built statement). */
+export function rowsStatement<T>(source: string | Statement): BatchStatement<T[]> {
+  const { text, values } = typeof source === 'string' ? { text: source, values: [] } : source;
+  return { text, values, read: (rows) => rows as T[] };
 }
 
 /**
@@ -112,6 +103,8 @@ export class Database {
   private readonly pool: pg.Pool | undefined;
   private readonly pglite: PGlite | undefined;
   private readonly commitListeners: Array<() => void> = [];
+  /** Batch and ahead statements prepared per connection (a pooled client, or the embedded engine). */
+  private readonly prepared = new PreparedOnConnection();
 
   private constructor(driver: 'postgres' | 'pglite', db: Executor, pool?: pg.Pool, pglite?: PGlite) {
     this.driver = driver;
@@ -157,7 +150,7 @@ export class Database {
    * For system work only: sign-in lookups, sign-up, the outbox relay, migrations, seeding.
    */
   async transaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
-    return this.inTransaction([], work);
+    return this.inTransaction(undefined, work);
   }
 
   /**
@@ -182,8 +175,8 @@ export class Database {
    * One statement as its own transaction, scoped like `withOrg` (see `withOrgBatch`).
    * Returns its rows.
    */
-  async withOrgStatement<T>(orgId: string, statement: string, options: { asyncCommit?: boolean } = {}) {
-    const [rows] = await this.withOrgBatch(orgId, [rowsStatement<T>(statement)], options);
+  async withOrgStatement<T>(orgId: string, single: Statement, options: { asyncCommit?: boolean } = {}) {
+    const [rows] = await this.withOrgBatch(orgId, [rowsStatement<T>(single)], options);
     return rows;
   }
 
@@ -191,8 +184,9 @@ export class Database {
    * Statements as one transaction of their own, scoped like `withOrg`. On PostgreSQL the
    * settings and the statements travel in one simple-protocol batch, which runs as one
    * implicit transaction: one round trip, and any row lock a statement takes is released
-   * without waiting on the network. Each statement is one SQL statement without parameters
-   * (literals via `quote`). Returns what each statement's `read` makes of its rows, in order.
+   * without waiting on the network. Each statement runs as `EXECUTE` of a statement the
+   * connection prepared once (statements.ts). Returns what each statement's `read` makes of
+   * its rows, in order.
    */
   async withOrgBatch<const S extends readonly BatchStatement<unknown>[]>(
     orgId: string,
@@ -202,9 +196,16 @@ export class Database {
     const settings = orgSettings(orgId, options);
     let rows: Record<string, unknown>[][];
     if (this.pool) {
-      const results = (await this.pool.query(
-        [`select ${settings.join(', ')}`, ...statements.map((statement) => statement.text)].join('; '),
-      )) as unknown as pg.QueryResult[];
+      const client = await this.preparedClient([settings, ...statements]);
+      let results: pg.QueryResult[];
+      try {
+        results = (await client.query(
+          [settings, ...statements].map(executeText).join('; '),
+        )) as unknown as pg.QueryResult[];
+      } finally {
+        // A failed batch rolled itself back (one implicit transaction): the connection is clean.
+        client.release();
+      }
       if (results.length !== statements.length + 1)
         throw new Error(`a batch of ${statements.length} statements returned ${results.length - 1} results`);
       rows = results.slice(1).map((result) => result.rows);
@@ -214,10 +215,29 @@ export class Database {
       await this.inTransaction(
         settings,
         async () => undefined,
-        statements.map((statement) => ({ text: statement.text, took: (_tx, taken) => rows.push(taken) })),
+        statements.map((statement) => ({ ...statement, took: (_tx, taken) => rows.push(taken) })),
       );
     }
     return statements.map((statement, index) => statement.read(rows[index]!)) as BatchResults<S>;
+  }
+
+  /**
+   * A pooled connection that has prepared `statements`: the missing PREPAREs run first, in one
+   * round trip, once per connection. A connection whose PREPARE failed is closed, not pooled
+   * (which of its statements were prepared is unknown).
+   */
+  private async preparedClient(statements: readonly Statement[]): Promise<pg.PoolClient> {
+    const client = await this.pool!.connect();
+    const missing = this.prepared.missing(client, statements);
+    if (!missing) return client;
+    try {
+      await client.query(missing.prepares.join('; '));
+    } catch (error) {
+      client.release(error as Error);
+      throw error;
+    }
+    this.prepared.add(client, missing.names);
+    return client;
   }
 
   /**
@@ -226,30 +246,36 @@ export class Database {
    * statements each, so a round trip saved is a large share of one.
    */
   private async inTransaction<T>(
-    settings: string[],
+    settings: Statement | undefined,
     work: (tx: Executor) => Promise<T>,
     ahead: readonly AheadStatement[] = [],
   ): Promise<T> {
-    const prelude = [
-      'begin',
-      ...(settings.length > 0 ? [`select ${settings.join(', ')}`] : []),
-      ...ahead.map((statement) => statement.text),
-    ].join('; ');
+    const first = settings ? [settings, ...ahead] : [...ahead];
     if (!this.pool) {
       let transaction: object | undefined;
       const result = await this.db.transaction(async (tx) => {
         transaction = tx;
         const executor = tx as unknown as Executor;
-        if (settings.length > 0) await tx.execute(sql.raw(`select ${settings.join(', ')}`));
+        // Transactions of the embedded engine run one at a time: no other can prepare meanwhile.
+        const missing = this.prepared.missing(this.pglite!, first);
+        if (missing) {
+          // One statement per call (the embedded driver's queries take one each), each recorded
+          // once done: a later one failing rolls the transaction back, not the PREPAREs before it.
+          for (const [index, prepare] of missing.prepares.entries()) {
+            await tx.execute(sql.raw(prepare));
+            this.prepared.add(this.pglite!, [missing.names[index]!]);
+          }
+        }
+        if (settings) await tx.execute(sql.raw(executeText(settings)));
         for (const statement of ahead)
-          statement.took(executor, rowsOf(await tx.execute(sql.raw(statement.text))));
+          statement.took(executor, rowsOf(await tx.execute(sql.raw(executeText(statement)))));
         return work(executor);
       });
       if (transaction && outboxWritten.has(transaction)) this.notifyCommit();
       if (transaction) runAfterCommit(transaction);
       return result;
     }
-    const client = await this.pool.connect();
+    const client = await this.preparedClient(first);
     // A new drizzle instance per transaction (under a microsecond): code keys per-transaction
     // state on the executor (outbox writes, loaded view conditions).
     const tx = drizzlePostgres({ client }) as unknown as Executor;
@@ -257,7 +283,9 @@ export class Database {
     let broken: Error | undefined;
     let result: T;
     try {
-      const began = (await client.query(prelude)) as unknown as pg.QueryResult | pg.QueryResult[];
+      const began = (await client.query(['begin', ...first.map(executeText)].join('; '))) as unknown as
+        | pg.QueryResult
+        | pg.QueryResult[];
       if (ahead.length > 0) {
         const results = (began as pg.QueryResult[]).slice(-ahead.length);
         for (const [index, statement] of ahead.entries()) statement.took(tx, results[index]!.rows);
