@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { senderStatement } from '../../src/server/modules/identity/index.js';
-import { type Executor, rowsStatement } from '../../src/server/platform/db/database.js';
+import {
+  aheadOf,
+  type Executor,
+  rowsStatement,
+  runStatement,
+} from '../../src/server/platform/db/database.js';
 import { preparedName, quote, statement } from '../../src/server/platform/db/statements.js';
 import { type SignedUp, signupOrg, startTestApp, type TestApp } from '../support/harness.js';
 
@@ -144,4 +149,43 @@ it('surfaces a statement that cannot be prepared, and the next batch still runs'
     const [rows] = await database.withOrgBatch(orgA.orgId, [rowsStatement<{ one: number }>(fresh)]);
     expect(rows).toEqual([{ one: 1 }]);
   }
+});
+
+it('reads a ticket through a statement exactly as through the query builder, on either engine', async () => {
+  const database = server.platform.database;
+  const system = server.domain.tickets.system;
+  const created = await server.app.inject({
+    method: 'POST',
+    url: '/api/v1/tickets',
+    headers: orgA.auth,
+    payload: { title: "It's the VPN", priority: 'high', tags: ['vpn', 'remote'] },
+  });
+  expect(created.statusCode, created.body).toBe(201);
+  const ticketId = created.json().id as string;
+  const resolved = await server.app.inject({
+    method: 'POST',
+    url: `/api/v1/tickets/${ticketId}/status`,
+    headers: orgA.auth,
+    payload: { status: 'resolved' },
+  });
+  expect(resolved.statusCode, resolved.body).toBe(200);
+
+  const viaBuilder = await database.withOrg(orgA.orgId, (tx) => system.find(tx, orgA.orgId, ticketId));
+  const [viaBatch] = await database.withOrgBatch(orgA.orgId, [system.findStatement(orgA.orgId, ticketId)]);
+  // Inside an open transaction, its values as the query builder's parameters.
+  const viaRun = await database.withOrg(orgA.orgId, (tx) =>
+    runStatement(tx, system.findStatement(orgA.orgId, ticketId)),
+  );
+  let viaAhead: unknown;
+  await database.withOrg(orgA.orgId, async () => undefined, {
+    ahead: [aheadOf(system.findStatement(orgA.orgId, ticketId), (row) => (viaAhead = row))],
+  });
+  expect(viaBuilder).toMatchObject({ title: "It's the VPN", tags: ['vpn', 'remote'], priorityRank: 3 });
+  expect(viaBuilder!.resolvedAt).toBeInstanceOf(Date);
+  expect(viaBatch).toEqual(viaBuilder);
+  expect(viaAhead).toEqual(viaBuilder);
+  expect(viaRun).toEqual(viaBuilder);
+  // Row-level security and the organisation filter: another organisation reads nothing.
+  const [foreign] = await database.withOrgBatch(orgB.orgId, [system.findStatement(orgB.orgId, ticketId)]);
+  expect(foreign).toBeUndefined();
 });

@@ -1,8 +1,7 @@
-import { and, asc, desc, eq, getTableColumns, inArray, ne, sql } from 'drizzle-orm';
-import { unionAll } from 'drizzle-orm/pg-core';
-import type { Executor } from '../../platform/db/database.js';
+import { and, desc, eq, getTableColumns } from 'drizzle-orm';
+import { type BatchStatement, type Executor, runStatement, selectList } from '../../platform/db/database.js';
 import { type Statement, statement } from '../../platform/db/statements.js';
-import { emailDeliveries, emailMessages } from './email.table.js';
+import { emailDeliveries } from './email.table.js';
 
 export type DeliveryRow = typeof emailDeliveries.$inferSelect;
 export type DeliveryInsert = typeof emailDeliveries.$inferInsert;
@@ -46,7 +45,7 @@ export type DeliveryToSend = Pick<DeliveryRow, (typeof SEND_FIELDS)[number]>;
 
 const sendColumns = (() => {
   const columns = getTableColumns(emailDeliveries);
-  return SEND_FIELDS.map((field) => `"${columns[field].name}" as "${field}"`).join(', ');
+  return selectList(Object.fromEntries(SEND_FIELDS.map((field) => [field, columns[field]])));
 })();
 
 /**
@@ -101,35 +100,36 @@ export function listDeliveries(tx: Executor, orgId: string, ticketId: string) {
  * The Message-IDs of a ticket's mail thread, oldest first: every mail we sent or queued
  * (failed ones never reached anyone) and every mail we received on it, in one `union all`
  * ordered by the same instant, so replies thread behind whichever message came last.
- * `kinds` limits the sent mail to the kinds the recipient could have received.
+ * `kinds` limits the sent mail to the kinds the recipient could have received. A statement
+ * that travels as text, for a transaction's ahead statements (`threadMessageIds` runs it
+ * inside an open one).
  */
-export async function threadMessageIds(
+export function threadStatement(
+  orgId: string,
+  ticketId: string,
+  kinds?: readonly DeliveryRow['kind'][],
+): BatchStatement<string[]> {
+  return {
+    ...statement((param) => {
+      const org = param(orgId);
+      const ticket = param(ticketId);
+      const ofKinds = kinds ? ` and kind = any(${param(kinds)}::text[])` : '';
+      return `(select message_id, queued_at as at, id from email_deliveries
+        where org_id = ${org}::uuid and ticket_id = ${ticket}::uuid and status <> 'failed'${ofKinds})
+      union all
+      (select message_id, received_at, id from email_messages
+        where org_id = ${org}::uuid and ticket_id = ${ticket}::uuid and direction = 'in')
+      order by 2, 3`;
+    }),
+    read: (rows) => rows.map((row) => row.message_id as string),
+  };
+}
+
+export function threadMessageIds(
   tx: Executor,
   orgId: string,
   ticketId: string,
   kinds?: readonly DeliveryRow['kind'][],
 ): Promise<string[]> {
-  const sent = tx
-    .select({ messageId: emailDeliveries.messageId, at: emailDeliveries.queuedAt, id: emailDeliveries.id })
-    .from(emailDeliveries)
-    .where(
-      and(
-        eq(emailDeliveries.orgId, orgId),
-        eq(emailDeliveries.ticketId, ticketId),
-        ne(emailDeliveries.status, 'failed'),
-        kinds ? inArray(emailDeliveries.kind, [...kinds]) : undefined,
-      ),
-    );
-  const received = tx
-    .select({ messageId: emailMessages.messageId, at: emailMessages.receivedAt, id: emailMessages.id })
-    .from(emailMessages)
-    .where(
-      and(
-        eq(emailMessages.orgId, orgId),
-        eq(emailMessages.ticketId, ticketId),
-        eq(emailMessages.direction, 'in'),
-      ),
-    );
-  const rows = await unionAll(sent, received).orderBy(asc(sql`2`), asc(sql`3`));
-  return rows.map((row) => row.messageId);
+  return runStatement(tx, threadStatement(orgId, ticketId, kinds));
 }

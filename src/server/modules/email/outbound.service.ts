@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { newId } from '../../platform/db/columns.js';
-import type { Database, Executor } from '../../platform/db/database.js';
+import { aheadOf, type Database, type Executor } from '../../platform/db/database.js';
 import type { EventEnvelope } from '../../platform/events/events.js';
 import { AppError, notFound } from '../../platform/http/app-error.js';
 import type { MailTransport } from '../../platform/mail/mail.port.js';
@@ -38,6 +38,13 @@ export interface OutboundContext {
 
 type Planned = Pick<repo.DeliveryRow, 'id' | 'status'>;
 
+/** What planning an event's mail starts from: the ticket, its mailbox and its conversation's Message-IDs. */
+interface Planning {
+  ticket: TicketRow;
+  mailbox: MailboxRow;
+  thread: string[];
+}
+
 /**
  * Outbound mail: plans deliveries from ticket events (rendered once, threaded, stored) and
  * sends them through the mail port. Planning and sending are separate jobs, so a refused
@@ -65,19 +72,38 @@ export class OutboundMailService {
     const notifies = agentMailKind(envelope, payload) !== undefined;
     if (!isAck && !isReply && !notifies) return [];
     if (!(await this.context.mailboxes.hasAny(this.context.database, orgId))) return [];
-    return this.context.database.withOrg(orgId, async (tx) => {
-      const ticket = await this.context.tickets.system.find(tx, orgId, ticketId);
-      if (!ticket) return [];
-      const mailbox = await this.context.mailboxes.forTeam(tx, orgId, ticket.teamId);
-      if (!mailbox) return [];
-      const rows: repo.DeliveryRow[] = [];
-      if (isAck || isReply) {
-        const row = await this.planForRequester(tx, envelope, payload, ticket, mailbox);
-        if (row) rows.push(row);
-      }
-      if (notifies) rows.push(...(await this.planForAgents(tx, envelope, payload, ticket, mailbox)));
-      return rows.filter((row) => row.status === 'queued').map((row) => ({ id: row.id, status: row.status }));
-    });
+    // The ticket and its thread are read in the round trip of the transaction's BEGIN.
+    let ticket: TicketRow | undefined;
+    let thread: string[] = [];
+    const ahead = [
+      aheadOf(this.context.tickets.system.findStatement(orgId, ticketId), (row) => {
+        ticket = row;
+      }),
+      aheadOf(repo.threadStatement(orgId, ticketId, CONVERSATION_KINDS), (ids) => {
+        thread = ids;
+      }),
+    ];
+    return this.context.database.withOrg(
+      orgId,
+      async (tx) => {
+        if (!ticket) return [];
+        const mailbox = await this.context.mailboxes.forTeam(tx, orgId, ticket.teamId);
+        if (!mailbox) return [];
+        const planned = { ticket, mailbox, thread };
+        const rows: repo.DeliveryRow[] = [];
+        if (isAck || isReply) {
+          const row = await this.planForRequester(tx, envelope, payload, planned);
+          if (row) rows.push(row);
+          // Agents' mail threads behind the requester's, as it would read the thread again.
+          if (row && row.status !== 'failed') planned.thread = [...thread, row.messageId];
+        }
+        if (notifies) rows.push(...(await this.planForAgents(tx, envelope, payload, planned)));
+        return rows
+          .filter((row) => row.status === 'queued')
+          .map((row) => ({ id: row.id, status: row.status }));
+      },
+      { ahead },
+    );
   }
 
   /** The acknowledgement of a new ticket, or an agent's public reply, to the requester. */
@@ -85,8 +111,7 @@ export class OutboundMailService {
     tx: Executor,
     envelope: EventEnvelope,
     payload: TicketEventPayload,
-    ticket: TicketRow,
-    mailbox: MailboxRow,
+    { ticket, mailbox, thread }: Planning,
   ) {
     const orgId = ticket.orgId;
     const requester = (await directory.users(tx, orgId, [ticket.requesterId])).get(ticket.requesterId);
@@ -106,6 +131,7 @@ export class OutboundMailService {
     return this.store(tx, {
       ticket,
       mailbox,
+      thread,
       kind,
       causeEventId: envelope.id,
       ticketMessageId,
@@ -119,8 +145,7 @@ export class OutboundMailService {
     tx: Executor,
     envelope: EventEnvelope,
     payload: TicketEventPayload,
-    ticket: TicketRow,
-    mailbox: MailboxRow,
+    { ticket, mailbox, thread }: Planning,
   ): Promise<repo.DeliveryRow[]> {
     const notification = await agentNotification(tx, this.context.tickets, envelope, payload, ticket);
     if (!notification) return [];
@@ -136,6 +161,7 @@ export class OutboundMailService {
         await this.store(tx, {
           ticket,
           mailbox,
+          thread,
           kind: notification.kind,
           causeEventId: envelope.id,
           ticketMessageId: notification.ticketMessageId,
@@ -249,6 +275,8 @@ export class OutboundMailService {
     input: {
       ticket: TicketRow;
       mailbox: MailboxRow;
+      /** The conversation's Message-IDs when already read (`threadStatement`); read here otherwise. */
+      thread?: string[];
       kind: MailKind;
       causeEventId: string;
       ticketMessageId: string | null;
@@ -258,7 +286,8 @@ export class OutboundMailService {
   ) {
     const { ticket, mailbox, mail } = input;
     const [local, domain] = splitAddress(mailbox.address);
-    const thread = await repo.threadMessageIds(tx, ticket.orgId, ticket.id, CONVERSATION_KINDS);
+    const thread =
+      input.thread ?? (await repo.threadMessageIds(tx, ticket.orgId, ticket.id, CONVERSATION_KINDS));
     const references =
       thread.length > MAX_REFERENCES ? [thread[0]!, ...thread.slice(-(MAX_REFERENCES - 1))] : thread;
     return repo.insertDelivery(tx, {

@@ -35,6 +35,11 @@ export class SystemTicketChanges {
     return repo.findTicket(tx, orgId, ticketId, options);
   }
 
+  /** `find` without a lock, as a statement for a batch or a transaction's ahead statements. */
+  findStatement(orgId: string, ticketId: string) {
+    return repo.ticketStatement(orgId, ticketId);
+  }
+
   /** Live tickets by id, locked when `lock` is set (in id order, so lockers never deadlock). */
   findMany(tx: Executor, orgId: string, ticketIds: readonly string[], options: { lock?: boolean } = {}) {
     return repo.findTickets(tx, orgId, ticketIds, options.lock ?? false);

@@ -14,7 +14,7 @@ import {
   type SQL,
   sql,
 } from 'drizzle-orm';
-import type { Executor } from '../../platform/db/database.js';
+import { type BatchStatement, type Executor, mapRow, selectList } from '../../platform/db/database.js';
 import { rowsOf } from '../../platform/db/migrations.js';
 import { type Condition, type Statement, statement } from '../../platform/db/statements.js';
 import type { withOutbox } from '../../platform/events/events.js';
@@ -93,6 +93,22 @@ export async function findTicket(
     .where(and(eq(tickets.orgId, orgId), eq(tickets.id, ticketId), isNull(tickets.deletedAt)));
   const [row] = options.lock ? await query.for('update') : await query;
   return row;
+}
+
+const ticketSelectList = selectList(ticketColumns);
+
+/**
+ * `findTicket` without a lock as a statement that travels as text (a batch, or the ahead
+ * statements of a transaction), for readers that save its round trip.
+ */
+export function ticketStatement(orgId: string, ticketId: string): BatchStatement<TicketRow | undefined> {
+  return {
+    ...statement(
+      (param) => `select ${ticketSelectList} from tickets
+      where org_id = ${param(orgId)} and id = ${param(ticketId)} and deleted_at is null`,
+    ),
+    read: (rows) => (rows[0] ? mapRow<TicketRow>(ticketColumns, rows[0]) : undefined),
+  };
 }
 
 export async function findTickets(tx: Executor, orgId: string, ticketIds: readonly string[], lock = false) {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
-import { sql } from 'drizzle-orm';
+import { type Column, sql } from 'drizzle-orm';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
@@ -57,6 +57,52 @@ export type BatchResults<S extends readonly BatchStatement<unknown>[]> = {
 export function rowsStatement<T>(source: string | Statement): BatchStatement<T[]> {
   const { text, values } = typeof source === 'string' ? { text: source, values: [] } : source;
   return { text, values, read: (rows) => rows as T[] };
+}
+
+/** A batch statement run as one of a transaction's ahead statements; `into` gets what it read. */
+export function aheadOf<T>(statement: BatchStatement<T>, into: (value: T) => void): AheadStatement {
+  return { text: statement.text, values: statement.values, took: (_tx, rows) => into(statement.read(rows)) };
+}
+
+/**
+ * Runs a batch statement inside a transaction that is already open (one round trip of its
+ * own), through the query builder: its values travel as parameters.
+ */
+export async function runStatement<T>(tx: Executor, statement: BatchStatement<T>): Promise<T> {
+  const parts = statement.text.split(/\$(\d+)/);
+  const query = sql.join(
+    parts.map((part, index) =>
+      index % 2 === 0 ? sql.raw(part) : sql.param(statement.values[Number(part) - 1]),
+    ),
+  );
+  return statement.read(rowsOf(await tx.execute(query)));
+}
+
+/** `"column" as "field"` for each of `columns` (a table's, or a subset), for a statement's text. */
+export function selectList(columns: Record<string, Column>): string {
+  return Object.entries(columns)
+    .map(([field, column]) => `"${column.name}" as "${field}"`)
+    .join(', ');
+}
+
+/**
+ * A row of a statement that selected `selectList(columns)`, as drizzle returns it: each value
+ * through its column's own mapping (dates, JSON, arrays), so it does not matter which engine
+ * or protocol parsed it.
+ */
+export function mapRow<T>(columns: Record<string, Column>, row: Record<string, unknown>): T {
+  const mapped: Record<string, unknown> = {};
+  for (const [field, column] of Object.entries(columns)) {
+    const value = row[field];
+    // A driver that already made a Date of a timestamp (node-postgres' own parser) is left as is.
+    mapped[field] =
+      value === null || value === undefined
+        ? null
+        : value instanceof Date
+          ? value
+          : column.mapFromDriverValue(value);
+  }
+  return mapped as T;
 }
 
 /**
