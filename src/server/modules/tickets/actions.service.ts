@@ -12,7 +12,7 @@ import {
   planTags,
 } from './ticket-changes.js';
 import type { TicketStatus } from './ticket-status.js';
-import { changingTickets, type TicketsContext, viewerOf, visibleTicket } from './tickets.context.js';
+import { changingTicket, type TicketsContext, viewerOf, visibleTicket } from './tickets.context.js';
 import { requirePermission } from './tickets.policy.js';
 import type * as repo from './tickets.repository.js';
 import { Body } from './tickets.schema.js';
@@ -76,7 +76,7 @@ export class TicketActionsService {
         if (closing) ticket = await this.change(tx, actor, ticket, { status: 'closed' });
         return this.tickets.detail(tx, viewer, ticket);
       },
-      changingTickets(this.context, actor.orgId),
+      changingTicket(this.context, actor.orgId, ticketId),
     );
   }
 

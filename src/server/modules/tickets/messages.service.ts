@@ -5,7 +5,7 @@ import { AppError, notFound } from '../../platform/http/app-error.js';
 import { type Actor, directory } from '../identity/index.js';
 import { canTransition } from './ticket-status.js';
 import {
-  changingTickets,
+  changingTicket,
   presentContext,
   recordTicketChanges,
   type TicketsContext,
@@ -129,7 +129,7 @@ export class MessagesService {
         const context = await presentContext(this.context, tx, viewer, { messages: [result.message] });
         return presentMessage(result.message, attachments, context);
       },
-      changingTickets(this.context, actor.orgId),
+      changingTicket(this.context, actor.orgId, ticketId),
     );
   }
 

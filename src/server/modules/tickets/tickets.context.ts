@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
-import type { Database, Executor } from '../../platform/db/database.js';
+import type { AheadStatement, Database, Executor } from '../../platform/db/database.js';
 import { withOutbox } from '../../platform/events/events.js';
 import { notFound } from '../../platform/http/app-error.js';
 import type { FileStorage } from '../../platform/storage/storage.port.js';
@@ -109,6 +109,33 @@ export function changingTickets(context: Pick<TicketsContext, 'viewCounts'>, org
   return { ahead: [context.viewCounts.lockAhead(orgId)] };
 }
 
+/** Tickets read and locked in a transaction's BEGIN round trip (`changingTicket`), by transaction. */
+const lockedAhead = new WeakMap<Executor, Map<string, repo.TicketRow | undefined>>();
+
+/**
+ * `Database.withOrg` options for a transaction that changes one ticket: as `changingTickets`,
+ * and the ticket read and locked in the same round trip (after the views' lock, the order
+ * every ticket change takes them in), for its first `visibleTicket(…, { lock: true })`.
+ */
+export function changingTicket(context: Pick<TicketsContext, 'viewCounts'>, orgId: string, ticketId: string) {
+  const ticket = repo.ticketStatement(orgId, ticketId, { lock: true });
+  const read: AheadStatement = {
+    text: ticket.text,
+    values: ticket.values,
+    took: (tx, rows) => lockedAhead.set(tx, new Map([[ticketId, ticket.read(rows)]])),
+  };
+  return { ahead: [context.viewCounts.lockAhead(orgId), read] };
+}
+
+/** The locked row `changingTicket` read for this transaction, once (later reads see the transaction's own writes). */
+function takeLockedAhead(tx: Executor, ticketId: string): { row: repo.TicketRow | undefined } | undefined {
+  const rows = lockedAhead.get(tx);
+  if (!rows?.has(ticketId)) return undefined;
+  const row = rows.get(ticketId);
+  rows.delete(ticketId);
+  return { row };
+}
+
 export async function viewerOf(
   context: Pick<TicketsContext, 'teamIdsOf'>,
   tx: Executor,
@@ -127,7 +154,8 @@ export async function visibleTicket(
   ticketId: string,
   options: { lock?: boolean } = {},
 ): Promise<repo.TicketRow> {
-  const ticket = await repo.findTicket(tx, viewer.actor.orgId, ticketId, options);
+  const ahead = options.lock ? takeLockedAhead(tx, ticketId) : undefined;
+  const ticket = ahead ? ahead.row : await repo.findTicket(tx, viewer.actor.orgId, ticketId, options);
   if (!ticket) throw notFound('Ticket');
   // Following matters only to a viewer who could not see the ticket otherwise.
   if (canSee(viewer, ticket, false)) return ticket;

@@ -98,14 +98,18 @@ export async function findTicket(
 const ticketSelectList = selectList(ticketColumns);
 
 /**
- * `findTicket` without a lock as a statement that travels as text (a batch, or the ahead
- * statements of a transaction), for readers that save its round trip.
+ * `findTicket` as a statement for a batch or the ahead statements of a transaction, for
+ * readers that save its round trip.
  */
-export function ticketStatement(orgId: string, ticketId: string): BatchStatement<TicketRow | undefined> {
+export function ticketStatement(
+  orgId: string,
+  ticketId: string,
+  options: { lock?: boolean } = {},
+): BatchStatement<TicketRow | undefined> {
   return {
     ...statement(
       (param) => `select ${ticketSelectList} from tickets
-      where org_id = ${param(orgId)} and id = ${param(ticketId)} and deleted_at is null`,
+      where org_id = ${param(orgId)} and id = ${param(ticketId)} and deleted_at is null${options.lock ? ' for update' : ''}`,
     ),
     read: (rows) => (rows[0] ? mapRow<TicketRow>(ticketColumns, rows[0]) : undefined),
   };

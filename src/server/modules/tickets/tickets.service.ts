@@ -9,6 +9,7 @@ import type { OrgSettings } from './settings.cache.js';
 import { findCategory } from './settings.repository.js';
 import { assigneeProblem, NO_CHANGE, planAssignment } from './ticket-changes.js';
 import {
+  changingTicket,
   changingTickets,
   type MessageMail,
   presentContext,
@@ -471,7 +472,7 @@ export class TicketsService {
         await this.context.viewCounts.settle(tx, actor.orgId, [ticket.id], before);
         return this.detail(tx, viewer, updated);
       },
-      changingTickets(this.context, actor.orgId),
+      changingTicket(this.context, actor.orgId, ticketId),
     );
   }
 

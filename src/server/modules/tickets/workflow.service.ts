@@ -5,7 +5,7 @@ import { type Actor, directory, hasPermission } from '../identity/index.js';
 import { applyChange, assignment, type PlannedChange, planAssignment, planStatus } from './ticket-changes.js';
 import type { TicketStatus } from './ticket-status.js';
 import {
-  changingTickets,
+  changingTicket,
   recordTicketChanges,
   type TicketsContext,
   viewerOf,
@@ -129,7 +129,7 @@ export class WorkflowService {
         const updated = await applyChange(tx, this.context, actor, ticket, await plan(tx, viewer, ticket));
         return this.tickets.detail(tx, viewer, updated);
       },
-      changingTickets(this.context, actor.orgId),
+      changingTicket(this.context, actor.orgId, ticketId),
     );
   }
 }
