@@ -15,6 +15,9 @@ beforeAll(async () => {
 });
 afterAll(async () => server?.close());
 
+/** What `changingTicket` and `viewerOf` need of the tickets module's context. */
+const context = { viewCounts: new ViewCounts(), teamIdsOf: async () => [] };
+
 async function newTicket(title: string): Promise<string> {
   const created = await server.app.inject({
     method: 'POST',
@@ -30,7 +33,6 @@ it('reads and locks the ticket a change is about in the round trip of its BEGIN,
   const database = server.platform.database;
   const ticketId = await newTicket('Printer on fire');
   const actor = await server.identity.auth.authenticate(org.auth.authorization);
-  const context = { viewCounts: new ViewCounts(), teamIdsOf: async () => [] };
   const seen = await database.withOrg(
     org.orgId,
     async (tx) => {
@@ -60,7 +62,6 @@ it('reads and locks the ticket a change is about in the round trip of its BEGIN,
 it('answers 404 for a ticket the read ahead did not find', async () => {
   const database = server.platform.database;
   const actor = await server.identity.auth.authenticate(org.auth.authorization);
-  const context = { viewCounts: new ViewCounts(), teamIdsOf: async () => [] };
   const missing = '01a21096-0000-7000-8000-000000000000';
   const failed = await database
     .withOrg(

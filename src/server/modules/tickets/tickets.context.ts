@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
-import type { AheadStatement, Database, Executor } from '../../platform/db/database.js';
+import { aheadOf, type Database, type Executor } from '../../platform/db/database.js';
 import { withOutbox } from '../../platform/events/events.js';
 import { notFound } from '../../platform/http/app-error.js';
 import type { FileStorage } from '../../platform/storage/storage.port.js';
@@ -118,12 +118,9 @@ const lockedAhead = new WeakMap<Executor, Map<string, repo.TicketRow | undefined
  * every ticket change takes them in), for its first `visibleTicket(…, { lock: true })`.
  */
 export function changingTicket(context: Pick<TicketsContext, 'viewCounts'>, orgId: string, ticketId: string) {
-  const ticket = repo.ticketStatement(orgId, ticketId, { lock: true });
-  const read: AheadStatement = {
-    text: ticket.text,
-    values: ticket.values,
-    took: (tx, rows) => lockedAhead.set(tx, new Map([[ticketId, ticket.read(rows)]])),
-  };
+  const read = aheadOf(repo.ticketStatement(orgId, ticketId, { lock: true }), (row, tx) =>
+    lockedAhead.set(tx, new Map([[ticketId, row]])),
+  );
   return { ahead: [context.viewCounts.lockAhead(orgId), read] };
 }
 

@@ -59,9 +59,16 @@ export function rowsStatement<T>(source: string | Statement): BatchStatement<T[]
   return { text, values, read: (rows) => rows as T[] };
 }
 
-/** A batch statement run as one of a transaction's ahead statements; `into` gets what it read. */
-export function aheadOf<T>(statement: BatchStatement<T>, into: (value: T) => void): AheadStatement {
-  return { text: statement.text, values: statement.values, took: (_tx, rows) => into(statement.read(rows)) };
+/** A batch statement run as one of a transaction's ahead statements; `into` gets what it read (and the transaction). */
+export function aheadOf<T>(
+  statement: BatchStatement<T>,
+  into: (value: T, tx: Executor) => void,
+): AheadStatement {
+  return {
+    text: statement.text,
+    values: statement.values,
+    took: (tx, rows) => into(statement.read(rows), tx),
+  };
 }
 
 /**
