@@ -29,6 +29,20 @@ async function newTicket(title: string): Promise<string> {
   return created.json().id as string;
 }
 
+/** On PostgreSQL, another connection cannot lock the ticket now (the embedded engine has one connection). */
+async function expectLockedElsewhere(ticketId: string): Promise<void> {
+  const database = server.platform.database;
+  if (database.driver !== 'postgres') return;
+  const probe = statement(
+    (param) => `select id from tickets where id = ${param(ticketId)} for update nowait`,
+  );
+  const refused = await database.withOrgBatch(org.orgId, [rowsStatement(probe)]).then(
+    () => undefined,
+    (error: Error) => error,
+  );
+  expect(refused?.message).toMatch(/could not obtain lock/);
+}
+
 it('reads and locks the ticket a change is about in the round trip of its BEGIN, for its first locked read only', async () => {
   const database = server.platform.database;
   const ticketId = await newTicket('Printer on fire');
@@ -36,17 +50,8 @@ it('reads and locks the ticket a change is about in the round trip of its BEGIN,
   const seen = await database.withOrg(
     org.orgId,
     async (tx) => {
-      if (database.driver === 'postgres') {
-        // Before any statement of its own, the transaction holds the row lock already.
-        const probe = statement(
-          (param) => `select id from tickets where id = ${param(ticketId)} for update nowait`,
-        );
-        const refused = await database.withOrgBatch(org.orgId, [rowsStatement(probe)]).then(
-          () => undefined,
-          (error: Error) => error,
-        );
-        expect(refused?.message).toMatch(/could not obtain lock/);
-      }
+      // Before any statement of its own, the transaction holds the row lock already.
+      await expectLockedElsewhere(ticketId);
       const viewer = await viewerOf(context, tx, actor);
       const first = await visibleTicket(tx, viewer, ticketId, { lock: true });
       await tx.update(tickets).set({ title: 'Printer no longer on fire' }).where(eq(tickets.id, ticketId));
@@ -74,4 +79,20 @@ it('answers 404 for a ticket the read ahead did not find', async () => {
       (error: { statusCode?: number }) => error,
     );
   expect(failed?.statusCode).toBe(404);
+});
+
+it("gives another module's change (inbound mail) the ticket read and locked ahead, through the system door", async () => {
+  const database = server.platform.database;
+  const system = server.domain.tickets.system;
+  const ticketId = await newTicket('Reply by mail');
+  const title = await database.withOrg(
+    org.orgId,
+    async (tx) => {
+      // Before any statement of its own, the transaction holds the row lock already.
+      await expectLockedElsewhere(ticketId);
+      return (await system.find(tx, org.orgId, ticketId, { lock: true }))?.title;
+    },
+    system.changing(org.orgId, ticketId),
+  );
+  expect(title).toBe('Reply by mail');
 });

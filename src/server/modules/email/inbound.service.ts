@@ -372,7 +372,7 @@ export class InboundMailService {
                 : target.decision,
             });
           },
-          system.changing(orgId),
+          system.changing(orgId, target.kind === 'ticket' ? target.ticketId : undefined),
         );
       } catch (error) {
         if (error instanceof DuplicateDelivery) {

@@ -3,7 +3,7 @@ import { EmailIntake } from './email-intake.js';
 import { insertNotifications } from './notifications.repository.js';
 import { applyChange, assignment, planFields } from './ticket-changes.js';
 import type { ChangeOrigin, TicketsContext, TimelineChange } from './tickets.context.js';
-import { changingTickets, recordTicketChanges } from './tickets.context.js';
+import { changingTicket, changingTickets, lockedTicket, recordTicketChanges } from './tickets.context.js';
 import type { TicketHistory } from './tickets.repository.js';
 import * as repo from './tickets.repository.js';
 
@@ -24,15 +24,16 @@ export class SystemTicketChanges {
 
   /**
    * `Database.withOrg` options for a transaction of another module that changes tickets
-   * through this one (see `changingTickets`).
+   * through this one (see `changingTickets`); with `ticketId`, that ticket is read and locked
+   * in the round trip of its BEGIN for its first `find` with `lock` (`changingTicket`).
    */
-  changing(orgId: string) {
-    return changingTickets(this.context, orgId);
+  changing(orgId: string, ticketId?: string) {
+    return ticketId ? changingTicket(this.context, orgId, ticketId) : changingTickets(this.context, orgId);
   }
 
   /** A live ticket, locked for a change when `lock` is set. */
   find(tx: Executor, orgId: string, ticketId: string, options: { lock?: boolean } = {}) {
-    return repo.findTicket(tx, orgId, ticketId, options);
+    return options.lock ? lockedTicket(tx, orgId, ticketId) : repo.findTicket(tx, orgId, ticketId);
   }
 
   /** `find` without a lock, as a statement for a batch or a transaction's ahead statements. */

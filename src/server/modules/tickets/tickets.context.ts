@@ -115,7 +115,7 @@ const lockedAhead = new WeakMap<Executor, Map<string, repo.TicketRow | undefined
 /**
  * `Database.withOrg` options for a transaction that changes one ticket: as `changingTickets`,
  * and the ticket read and locked in the same round trip (after the views' lock, the order
- * every ticket change takes them in), for its first `visibleTicket(…, { lock: true })`.
+ * every ticket change takes them in), for its first `lockedTicket` (or `visibleTicket` with `lock`).
  */
 export function changingTicket(context: Pick<TicketsContext, 'viewCounts'>, orgId: string, ticketId: string) {
   const read = aheadOf(repo.ticketStatement(orgId, ticketId, { lock: true }), (row, tx) =>
@@ -124,13 +124,20 @@ export function changingTicket(context: Pick<TicketsContext, 'viewCounts'>, orgI
   return { ahead: [context.viewCounts.lockAhead(orgId), read] };
 }
 
-/** The locked row `changingTicket` read for this transaction, once (later reads see the transaction's own writes). */
-function takeLockedAhead(tx: Executor, ticketId: string): { row: repo.TicketRow | undefined } | undefined {
+/**
+ * A live ticket locked for a change: the row `changingTicket` read ahead for this transaction,
+ * once (later reads see the transaction's own writes), or else a locking read of its own.
+ */
+export async function lockedTicket(
+  tx: Executor,
+  orgId: string,
+  ticketId: string,
+): Promise<repo.TicketRow | undefined> {
   const rows = lockedAhead.get(tx);
-  if (!rows?.has(ticketId)) return undefined;
+  if (!rows?.has(ticketId)) return repo.findTicket(tx, orgId, ticketId, { lock: true });
   const row = rows.get(ticketId);
   rows.delete(ticketId);
-  return { row };
+  return row;
 }
 
 export async function viewerOf(
@@ -151,8 +158,10 @@ export async function visibleTicket(
   ticketId: string,
   options: { lock?: boolean } = {},
 ): Promise<repo.TicketRow> {
-  const ahead = options.lock ? takeLockedAhead(tx, ticketId) : undefined;
-  const ticket = ahead ? ahead.row : await repo.findTicket(tx, viewer.actor.orgId, ticketId, options);
+  const orgId = viewer.actor.orgId;
+  const ticket = options.lock
+    ? await lockedTicket(tx, orgId, ticketId)
+    : await repo.findTicket(tx, orgId, ticketId);
   if (!ticket) throw notFound('Ticket');
   // Following matters only to a viewer who could not see the ticket otherwise.
   if (canSee(viewer, ticket, false)) return ticket;
