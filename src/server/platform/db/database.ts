@@ -268,7 +268,7 @@ export class Database {
       await this.inTransaction(
         settings,
         async () => undefined,
-        statements.map((statement) => ({ ...statement, took: (_tx, taken) => rows.push(taken) })),
+        statements.map(({ text, values }) => ({ text, values, took: (_tx, taken) => rows.push(taken) })),
       );
     }
     return statements.map((statement, index) => statement.read(rows[index]!)) as BatchResults<S>;

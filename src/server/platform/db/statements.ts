@@ -46,7 +46,7 @@ export function quote(value: string): string {
 }
 
 /** A value as a SQL literal, for an EXECUTE's argument list. */
-export function literal(value: StatementValue): string {
+function literal(value: StatementValue): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return quote(value);
   if (typeof value === 'boolean') return value ? 'true' : 'false';
@@ -80,7 +80,7 @@ export function preparedName(text: string): string {
 }
 
 /** `PREPARE` for a statement (run once per connection before its first EXECUTE). */
-export function prepareText(statement: Statement): string {
+function prepareText(statement: Statement): string {
   return `prepare ${preparedName(statement.text)} as ${statement.text}`;
 }
 
